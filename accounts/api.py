@@ -1,0 +1,81 @@
+"""Seed-compatible authentication routes (seed 002 and seed 003 §4.2.6)."""
+
+from datetime import UTC, datetime
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts import services
+from project.seed import SeedAPIView, StrictCharField, StrictSerializer
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Validade do access token, em segundos.")
+    refresh_token = serializers.CharField()
+
+
+class AuthLoginApi(SeedAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(StrictSerializer):
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(
+        operation_id="auth_login", request=InputSerializer,
+        responses={200: TokenPairSerializer}, tags=["auth"],
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise AuthenticationFailed("Usuário ou senha inválidos")
+        pair = services.token_pair_issue(user=user)
+        return Response(TokenPairSerializer(pair).data)
+
+    def get_exception_handler(self):
+        handler = super().get_exception_handler()
+
+        def login_handler(exc, context):
+            # Wrong credentials are not an expired token: say what happened.
+            if isinstance(exc, AuthenticationFailed):
+                return Response({"detail": "Usuário ou senha inválidos"}, status=401)
+            return handler(exc, context)
+
+        return login_handler
+
+
+class AuthTokenRefreshApi(SeedAPIView):
+    @extend_schema(operation_id="auth_token_refresh", responses={200: TokenPairSerializer}, tags=["auth"])
+    def get(self, request):
+        pair = services.token_pair_issue(user=request.user)
+        return Response(TokenPairSerializer(pair).data)
+
+
+class AuthTokenApi(SeedAPIView):
+    @extend_schema(
+        operation_id="auth_token_current",
+        responses={200: inline_serializer("CurrentToken", {
+            "token": serializers.CharField(),
+            "expires_in": serializers.IntegerField(help_text="Minutos até expirar."),
+            "message": serializers.CharField(),
+        })},
+        tags=["auth"],
+    )
+    def get(self, request):
+        token = request.auth
+        if token is None:
+            # Signed in by session (dashboard): hand out a token for API calls.
+            pair = services.token_pair_issue(user=request.user)
+            return Response({"token": pair.access_token, "expires_in": pair.expires_in // 60,
+                             "message": "Novo token emitido"})
+        remaining = datetime.fromtimestamp(token["exp"], tz=UTC) - datetime.now(tz=UTC)
+        return Response({"token": str(token), "expires_in": max(0, int(remaining.total_seconds() // 60)),
+                         "message": "Token atual"})

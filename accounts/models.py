@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+class User(AbstractUser):
+    """A person who uses the console or an integration that acts on their behalf."""
+
+    class Meta:
+        verbose_name = "usuário"
+        verbose_name_plural = "usuários"
+
+
+class IntegrationToken(models.Model):
+    """A long-lived JWT issued to an integration (seed 003 §7.1.2), revocable by its jti.
+
+    The token itself is never stored: only its id, so a database leak yields nothing usable.
+    """
+
+    jti = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="integration_tokens"
+    )
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "token de integração"
+        verbose_name_plural = "tokens de integração"
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.label or self.jti[:8]}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

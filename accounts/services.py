@@ -1,0 +1,58 @@
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from accounts.authentication import INTEGRATION_CLAIM
+from accounts.models import IntegrationToken, User
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    expires_in: int  # seconds
+    refresh_token: str
+
+
+def token_pair_issue(*, user: User) -> TokenPair:
+    """Issue a fresh access + refresh pair for `user` (the refresh one is tracked for blacklisting)."""
+    refresh = RefreshToken.for_user(user)
+    access = refresh.access_token
+    return TokenPair(
+        access_token=str(access),
+        expires_in=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        refresh_token=str(refresh),
+    )
+
+
+def integration_token_issue(*, user: User, days: int | None = None, label: str = "") -> tuple[str, IntegrationToken]:
+    """Issue a long-lived access token for an integration; only its jti is stored."""
+    lifetime = timedelta(days=days or settings.INTEGRATION_TOKEN_DAYS)
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=lifetime)
+    token[INTEGRATION_CLAIM] = True
+    record = IntegrationToken.objects.create(
+        jti=token["jti"], user=user, label=label, expires_at=timezone.now() + lifetime
+    )
+    return str(token), record
+
+
+def integration_token_revoke(*, jti: str | None = None, user: User | None = None) -> int:
+    """Revoke one token by jti, or every active token of `user`; return how many were revoked."""
+    if jti is None and user is None:
+        raise ValueError("Name a token (jti) or a user.")
+    tokens = IntegrationToken.objects.filter(revoked_at__isnull=True)
+    if jti is not None:
+        tokens = tokens.filter(jti=jti)
+    if user is not None:
+        tokens = tokens.filter(user=user)
+    return tokens.update(revoked_at=timezone.now())
+
+
+def tokens_flush_expired() -> None:
+    """Drop expired refresh tokens from simplejwt's outstanding/blacklist tables."""
+    call_command("flushexpiredtokens", verbosity=0)
+    IntegrationToken.objects.filter(expires_at__lt=timezone.now()).delete()

@@ -1,0 +1,5 @@
+from accounts import services
+
+
+def tokens_flush() -> None:
+    services.tokens_flush_expired()

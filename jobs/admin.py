@@ -1,0 +1,98 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact, JobLog
+
+
+class JobLogInline(admin.TabularInline):
+    model = JobLog
+    fields = ("timestamp", "level", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class JobArtifactInline(admin.TabularInline):
+    model = JobArtifact
+    fields = ("name", "file", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class CallbackDeliveryInline(admin.TabularInline):
+    model = CallbackDelivery
+    fields = ("processo_id", "status", "state", "attempts", "next_attempt_at", "delivered_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "status_badge", "progress", "owner", "processo_id", "created_at", "completed_at")
+    list_filter = ("status", "kind", "created_at", "error_category")
+    search_fields = ("id", "processo_id", "owner__username")
+    date_hierarchy = "created_at"
+    # `secrets` is not editable and never listed: the admin cannot show it.
+    readonly_fields = (
+        "id", "kind", "status", "progress", "params", "result", "error", "error_category", "processo_id",
+        "owner", "created_at", "started_at", "completed_at", "heartbeat_at",
+    )
+    exclude = ("account_key",)
+    inlines = [JobLogInline, JobArtifactInline, CallbackDeliveryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("secrets").select_related("owner")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        colours = {"PENDING": "#8a6d00", "RUNNING": "#1f5fbf", "COMPLETED": "#1e7b34", "FAILED": "#b42318"}
+        return format_html('<strong style="color:{}">{}</strong>', colours.get(obj.status, "#333"),
+                           obj.get_status_display())
+
+
+class CallbackAttemptInline(admin.TabularInline):
+    model = CallbackAttempt
+    fields = ("attempt", "attempted_at", "method", "url", "http_status", "error", "ok")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CallbackDelivery)
+class CallbackDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("processo_id", "job_ref", "status", "state", "attempts", "next_attempt_at", "delivered_at")
+    list_filter = ("state", "status")
+    search_fields = ("processo_id", "job_ref")
+    readonly_fields = ("job", "job_ref", "processo_id", "status", "state", "attempts", "next_attempt_at",
+                       "delivered_at", "created_at")
+    inlines = [CallbackAttemptInline]
+    actions = ["retry_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Tentar entregar agora")
+    def retry_now(self, request, queryset):
+        from django.utils import timezone
+
+        count = queryset.filter(state=CallbackDelivery.State.PENDING).update(next_attempt_at=timezone.now())
+        self.message_user(request, f"{count} entrega(s) serão tentadas na próxima passagem (até 30 s).")

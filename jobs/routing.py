@@ -1,0 +1,3 @@
+"""Websocket routes of the jobs app."""
+
+websocket_urlpatterns: list = []

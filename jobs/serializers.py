@@ -1,0 +1,178 @@
+from rest_framework import serializers
+
+from jobs import validators
+from jobs.kinds import ALL_KINDS, SAT_KIND
+from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog, JobStatus
+from project.seed import StrictCharField, StrictSerializer
+
+SECRET_FIELDS = ("login", "senha")
+
+
+class _JobPayload(StrictSerializer):
+    processo_id = serializers.UUIDField(
+        required=False, allow_null=True,
+        error_messages={"invalid": "value is not a valid uuid"},
+    )
+
+    def split(self) -> tuple[dict, dict, object]:
+        """(non-secret params, secrets, processo_id) of the validated payload."""
+        data = dict(self.validated_data)
+        processo_id = data.pop("processo_id", None)
+        secrets = {name: data.pop(name) for name in SECRET_FIELDS if name in data}
+        return data, secrets, processo_id
+
+
+class CarrierPayloadSerializer(_JobPayload):
+    """AutomacaoPayload (seed 003 §5.1)."""
+
+    login = StrictCharField(max_length=255, help_text="E-mail ou usuário do portal da operadora.")
+    senha = StrictCharField(max_length=255, trim_whitespace=False, style={"input_type": "password"})
+    filtro = StrictCharField(max_length=255, help_text="Filtro ou código de identificação.")
+    cnpj = StrictCharField(max_length=18, help_text="Com ou sem pontuação.")
+
+    def validate_cnpj(self, value: str) -> str:
+        validators.cnpj_digits(value)
+        return value
+
+
+class SatPayloadSerializer(_JobPayload):
+    """AutomacaoPayloadSat (seed 003 §5.2)."""
+
+    cnpj = StrictCharField(max_length=18)
+    razao = StrictCharField(max_length=255)
+    operadora = StrictCharField(max_length=60)
+    nome_filtro = StrictCharField(max_length=255)
+    unidade = StrictCharField(max_length=255)
+    servico = StrictCharField(max_length=255)
+    dados_sat = StrictCharField(max_length=2000)
+    nome_arquivo = StrictCharField(max_length=255)
+    data_vencimento = StrictCharField(max_length=10, help_text="DD/MM/YYYY")
+
+    def validate_cnpj(self, value: str) -> str:
+        validators.cnpj_digits(value)
+        return value
+
+    def validate_data_vencimento(self, value: str) -> str:
+        return validators.due_date(value)
+
+
+def payload_serializer_for(kind: str) -> type[_JobPayload]:
+    return SatPayloadSerializer if kind == SAT_KIND else CarrierPayloadSerializer
+
+
+# --- Seed response shapes -------------------------------------------------------------------
+
+class JobResponseSerializer(serializers.Serializer):
+    """JobResponse (seed 003 §5.3)."""
+
+    job_id = serializers.UUIDField(source="id")
+    status = serializers.CharField()
+    message = serializers.SerializerMethodField()
+    status_url = serializers.CharField()
+
+    def get_message(self, job: Job) -> str:
+        if job.kind == SAT_KIND:
+            return "Job criado para SAT"
+        return f"Job criado para operadora {job.kind}"
+
+
+class JobLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobLog
+        fields = ["timestamp", "message"]
+
+
+class JobStatusResponseSerializer(serializers.Serializer):
+    """JobStatusResponse (seed 003 §5.4)."""
+
+    job_id = serializers.UUIDField(source="id")
+    operadora = serializers.CharField(source="kind")
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    result = serializers.CharField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    logs = JobLogSerializer(many=True)
+
+
+class JobSummarySerializer(serializers.Serializer):
+    job_id = serializers.UUIDField(source="id")
+    operadora = serializers.CharField(source="kind")
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    progress = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class JobListResponseSerializer(serializers.Serializer):
+    total_jobs = serializers.IntegerField()
+    jobs = JobSummarySerializer(many=True)
+
+
+class JobListQuerySerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=JobStatus.values, required=False)
+    operadora = serializers.CharField(max_length=40, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class HealthResponseSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["healthy", "unhealthy"])
+    message = serializers.CharField()
+    jobs_pending = serializers.IntegerField()
+    jobs_active = serializers.IntegerField()
+
+
+# --- /api/v1 --------------------------------------------------------------------------------
+
+class CallbackAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallbackAttempt
+        fields = ["attempt", "attempted_at", "method", "url", "http_status", "error", "ok"]
+
+
+class CallbackDeliverySerializer(serializers.ModelSerializer):
+    attempt_log = CallbackAttemptSerializer(many=True)
+
+    class Meta:
+        model = CallbackDelivery
+        fields = ["processo_id", "status", "state", "attempts", "next_attempt_at", "delivered_at", "attempt_log"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "status", "progress", "params", "result", "error", "error_category",
+            "processo_id", "created_at", "started_at", "completed_at",
+        ]
+
+
+class JobDetailSerializer(JobSerializer):
+    logs = serializers.SerializerMethodField()
+    callbacks = CallbackDeliverySerializer(many=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "logs", "callbacks"]
+
+    def get_logs(self, job: Job) -> list[dict]:
+        return [
+            {"timestamp": log.timestamp, "level": log.level, "message": log.message}
+            for log in job.logs.all()
+        ]
+
+
+class JobCreateSerializer(serializers.Serializer):
+    """A job for any kind: `params` has the fields of that kind's seed payload."""
+
+    kind = serializers.ChoiceField(choices=ALL_KINDS)
+    params = serializers.DictField(help_text="Os campos de AutomacaoPayload ou AutomacaoPayloadSat.")
+    processo_id = serializers.UUIDField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        payload = payload_serializer_for(attrs["kind"])(data=attrs["params"])
+        if not payload.is_valid():
+            raise serializers.ValidationError({"params": payload.errors})
+        params, secrets, _ = payload.split()
+        return {**attrs, "params": params, "secrets": secrets}

@@ -1,0 +1,147 @@
+import hashlib
+import hmac
+import logging
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from jobs import events
+from jobs.models import Job, JobArtifact, JobLog, JobStatus
+from jobs.queues import RPA_QUEUE, queue
+
+logger = logging.getLogger(__name__)
+
+class InvalidTransition(Exception):
+    """A status change the state machine does not allow; nothing was changed."""
+
+
+class QueueUnavailable(Exception):
+    """Redis could not take the job; nothing was kept."""
+
+
+def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UUID | None = None) -> Job:
+    """Store a PENDING job and put it on the `rpa` queue once the row is committed.
+
+    If the queue cannot take it, the row is removed again and QueueUnavailable raised, so no
+    PENDING job is left that would never run.
+    """
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                kind=kind,
+                params=params,
+                secrets=secrets,
+                account_key=account_key_for(kind=kind, login=secrets.get("login", "")),
+                owner=owner,
+                processo_id=processo_id,
+            )
+            transaction.on_commit(lambda: job_enqueue(job=job))
+    except RedisError as exc:
+        Job.objects.filter(pk=job.pk).delete()
+        raise QueueUnavailable(str(exc)) from exc
+    events.job_update_publish(job)
+    return job
+
+
+def job_enqueue(*, job: Job) -> None:
+    from jobs.tasks import job_run_retry, job_run_task
+
+    queue(RPA_QUEUE).enqueue(
+        job_run_task,
+        str(job.id),
+        job_id=str(job.id),
+        job_timeout=settings.RPA_JOB_TIMEOUT,
+        result_ttl=3600,
+        failure_ttl=settings.JOB_RETENTION_HOURS * 3600,
+        retry=job_run_retry(),
+    )
+
+
+def account_key_for(*, kind: str, login: str) -> str:
+    """A stable, non-reversible name for one portal account (kind + login)."""
+    if not login:
+        return ""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{kind}\0{login.lower()}".encode(), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def job_start(*, job_id: UUID) -> Job:
+    """PENDING → RUNNING."""
+    now = timezone.now()
+    job = _transition(job_id, JobStatus.RUNNING, started_at=now, heartbeat_at=now)
+    return job
+
+
+def job_progress(*, job_id: UUID, percent: int, message: str | None = None) -> None:
+    """Raise a RUNNING job's progress to `percent`; a lower value leaves it where it is."""
+    if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
+        raise ValueError(f"progress must be a whole number from 0 to 100, not {percent!r}")
+    updated = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, progress__lt=percent).update(
+        progress=Greatest(F("progress"), percent)
+    )
+    if message:
+        job_log(job_id=job_id, level=JobLog.Level.INFO, message=message)
+    if updated:
+        events.job_update_publish(Job.objects.only("id", "status", "progress", "kind", "owner_id").get(pk=job_id))
+
+
+def job_log(*, job_id: UUID, level: str, message: str) -> JobLog:
+    level = level.upper()
+    if level not in JobLog.Level.values:
+        level = JobLog.Level.INFO
+    entry = JobLog.objects.create(job_id=job_id, level=level, message=message[:4000])
+    job = Job.objects.only("id", "kind", "owner_id").get(pk=job_id)
+    events.job_log_publish(job, level, entry.message)
+    return entry
+
+
+def job_artifact_save(*, job_id: UUID, name: str, content: bytes) -> str:
+    artifact = JobArtifact(job_id=job_id, name=name)
+    artifact.file.save(name, ContentFile(content), save=True)
+    return artifact.file.name
+
+
+def job_complete(*, job_id: UUID, result: str) -> Job:
+    """RUNNING → COMPLETED with the result, progress 100."""
+    return _finish(job_id, JobStatus.COMPLETED, result=result, error=None, progress=100)
+
+
+def job_fail(*, job_id: UUID, error: str, category: str = "internal") -> Job:
+    """→ FAILED with a user-facing error sentence (which must not contain a secret)."""
+    return _finish(job_id, JobStatus.FAILED, error=error, error_category=category)
+
+
+def _finish(job_id: UUID, status: str, **fields) -> Job:
+    from jobs.services.callbacks import callback_schedule
+
+    with transaction.atomic():
+        job = _transition(job_id, status, completed_at=timezone.now(), **fields)
+        level = JobLog.Level.INFO if status == JobStatus.COMPLETED else JobLog.Level.ERROR
+        message = "Job concluído com sucesso" if status == JobStatus.COMPLETED else f"Job falhou: {job.error}"
+        JobLog.objects.create(job=job, level=level, message=message)
+        if job.processo_id:
+            callback_schedule(job=job)
+    events.job_log_publish(job, level, message)
+    return job
+
+
+def _transition(job_id: UUID, new_status: str, **fields) -> Job:
+    """Apply one move of the state machine atomically, or raise InvalidTransition.
+
+    The UPDATE is conditional on the current status, so two processes racing to move the same
+    job cannot both succeed.
+    """
+    allowed_from = [old for old, targets in Job.TRANSITIONS.items() if new_status in targets]
+    updated = Job.objects.filter(pk=job_id, status__in=allowed_from).update(status=new_status, **fields)
+    if not updated:
+        current = Job.objects.filter(pk=job_id).values_list("status", flat=True).first()
+        raise InvalidTransition(f"job {job_id}: {current or 'missing'} → {new_status} is not allowed")
+    job = Job.objects.defer("secrets").get(pk=job_id)
+    events.job_update_publish(job)
+    return job

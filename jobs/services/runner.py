@@ -1,0 +1,146 @@
+"""Running one job on a worker: leases, heartbeat, the automation, and the milestones.
+
+Progress milestones (seed 003 §3.1.2): 0 created, 30 automation started, 90 automation done,
+95 result captured, 100 completed. Automations report their own steps between 30 and 90.
+"""
+
+import logging
+import threading
+import time
+import traceback
+from uuid import UUID
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from rq.timeouts import JobTimeoutException
+
+from jobs import leases
+from jobs.automation import AutomationError, JobContext, automation_for
+from jobs.models import Job, JobLog, JobStatus
+from jobs.services import lifecycle
+
+logger = logging.getLogger(__name__)
+
+
+class AccountBusy(Exception):
+    """Another job is using the same portal account; the rq job is retried later."""
+
+
+def job_run(*, job_id: UUID) -> None:
+    """Run a PENDING job to COMPLETED or FAILED. Safe to call twice: a started job is left alone."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.PENDING:
+        logger.info("job %s is %s; nothing to run", job_id, job.status if job else "gone")
+        return
+
+    automation = automation_for(job.kind)
+    if automation is None:
+        lifecycle.job_fail(
+            job_id=job.id, category="config",
+            error=f"Nenhuma automação está configurada para '{job.kind}' neste servidor.",
+        )
+        return
+
+    if not leases.account_try_lock(job.account_key, str(job.id)):
+        waited = (timezone.now() - job.created_at).total_seconds()
+        if waited >= settings.JOB_ACCOUNT_WAIT_SECONDS:
+            lifecycle.job_fail(
+                job_id=job.id, category="busy",
+                error="Outro job com a mesma conta do portal continua em execução; tente novamente mais tarde.",
+            )
+            return
+        # Back to the end of the queue after a pause: other accounts' jobs go first meanwhile.
+        time.sleep(settings.JOB_ACCOUNT_RETRY_SECONDS)
+        raise AccountBusy(
+            f"job {job.id} waits: its portal account is in use by job {leases.account_holder(job.account_key)}"
+        )
+
+    try:
+        leases.slot_acquire(str(job.id))
+        try:
+            _run_started(job, automation)
+        finally:
+            leases.slot_release(str(job.id))
+    finally:
+        leases.account_unlock(job.account_key, str(job.id))
+
+
+def _run_started(job: Job, automation) -> None:
+    job = lifecycle.job_start(job_id=job.id)
+    secrets = Job.objects.only("secrets").get(pk=job.id).secrets
+    context = JobContext(job_id=job.id, kind=job.kind, params=job.params, secrets=secrets, reporter=_Reporter())
+    heartbeat = _Heartbeat(job)
+    heartbeat.start()
+    try:
+        result, failure = _execute(context, automation)
+    finally:
+        heartbeat.stop()
+    if failure:
+        message, category = failure
+        lifecycle.job_fail(job_id=job.id, error=message, category=category)
+    else:
+        lifecycle.job_complete(job_id=job.id, result=result)
+
+
+def _execute(context: JobContext, automation) -> tuple[str | None, tuple[str, str] | None]:
+    """Run the automation between the milestones; return (result, None) or (None, (error, category))."""
+    try:
+        context.log(JobLog.Level.INFO, f"Iniciando processamento da operadora {context.kind}")
+        context.progress(30, f"Executando RPA para {context.kind}")
+        result = automation(context)
+        if not isinstance(result, str) or not result.strip():
+            raise AutomationError(
+                "A automação terminou sem produzir resultado; o portal pode ter mudado.", category="file"
+            )
+        context.progress(90, "RPA executado, finalizando")
+        context.progress(95, "Resultado capturado")
+        return result, None
+    except AutomationError as exc:
+        return None, (context.redact(exc.message), exc.category)
+    except JobTimeoutException:
+        return None, (f"Tempo limite de execução excedido ({settings.RPA_JOB_TIMEOUT} s).", "timeout")
+    except Exception:  # noqa: BLE001 - any crash of an automation must end the job FAILED
+        # The details (which may quote inputs) go to the server log only, redacted.
+        logger.error("job %s crashed:\n%s", context.job_id, context.redact(traceback.format_exc()))
+        return None, ("Erro inesperado durante a automação.", "internal")
+
+
+class _Reporter:
+    def progress(self, job_id, percent, message):
+        lifecycle.job_progress(job_id=job_id, percent=percent, message=message)
+
+    def log(self, job_id, level, message):
+        lifecycle.job_log(job_id=job_id, level=level, message=message)
+
+    def artifact(self, job_id, name, content):
+        return lifecycle.job_artifact_save(job_id=job_id, name=name, content=content)
+
+
+class _Heartbeat(threading.Thread):
+    """Proves the job is alive: stamps heartbeat_at and renews its leases.
+
+    If the process is killed the stamps stop, and the maintenance pass fails the job.
+    """
+
+    def __init__(self, job: Job):
+        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
+        self.job_id = job.id
+        self.account_key = job.account_key
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+                    leases.leases_renew(str(self.job_id), self.account_key)
+                except Exception:  # noqa: BLE001 - a missed beat is retried on the next tick
+                    logger.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+                    close_old_connections()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(timeout=5)

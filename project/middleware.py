@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.http import JsonResponse
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a request whose declared body is over API_MAX_BODY_BYTES with 413, unread.
+
+    Bodies sent without a Content-Length are still capped by DATA_UPLOAD_MAX_MEMORY_SIZE when
+    the view reads them; the API's exception handler turns that into the same 413.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Cabeçalho Content-Length inválido."}, status=400)
+        if length > settings.API_MAX_BODY_BYTES and not request.path.startswith("/admin/"):
+            return JsonResponse({"detail": body_too_large_message()}, status=413)
+        return self.get_response(request)
+
+
+def body_too_large_message() -> str:
+    return (
+        f"Corpo da requisição muito grande: o limite é {settings.API_MAX_BODY_BYTES} bytes."
+    )

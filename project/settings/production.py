@@ -1,0 +1,18 @@
+"""Production: secrets have no default, so a missing one stops the process at start-up."""
+
+from project.env import env_bool, env_int, env_list, env_str
+from project.settings.base import *  # noqa: F403
+from project.settings.base import SIMPLE_JWT
+
+DEBUG = False
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": env_str("JWT_SIGNING_KEY")}
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+REDIS_URL = env_str("REDIS_URL")
+DATABASE_URL = env_str("DATABASE_URL")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)

@@ -1,0 +1,34 @@
+"""Settings for the test suite: the same wiring as production, with short timers.
+
+PostgreSQL and Redis come from DATABASE_URL / REDIS_URL (CI sets both). Without REDIS_URL a
+private redis-server is started for this run, and its URL exported so that the workers the tests
+start reach the same server.
+"""
+
+import os
+
+if not os.environ.get("REDIS_URL"):
+    from project.localredis import start_private_redis
+
+    os.environ["REDIS_URL"] = start_private_redis()
+
+from project.settings.base import *  # noqa: E402,F403
+from project.settings.base import DATABASES, VAR_DIR  # noqa: E402
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: the rq workers the tests start must see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+JOB_HEARTBEAT_SECONDS = 1
+JOB_HEARTBEAT_TIMEOUT_SECONDS = 4
+JOB_ENQUEUE_GRACE_SECONDS = 2
+JOB_ACCOUNT_RETRY_SECONDS = 1
+JOB_ACCOUNT_WAIT_SECONDS = 30
+PROCESSO_CALLBACK_BACKOFF_SECONDS = 1
+PROCESSO_API_TIMEOUT = 2
+FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA="]
+
+JOB_AUTOMATIONS = {kind: "tests.automations.scripted" for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET", "SAT")}
+MEDIA_ROOT = VAR_DIR / "test-media"

@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import api as accounts_api
+from jobs.urls import api_v1_urlpatterns as jobs_v1
+from jobs.urls import seed_urlpatterns as jobs_seed
+
+api_v1 = [
+    path("auth/token/", TokenObtainPairView.as_view(), name="v1-token-obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="v1-token-refresh"),
+    *jobs_v1,
+]
+
+urlpatterns = [
+    # Seed-compatible surface (exact paths; existing frontends depend on them).
+    path("auth/login", accounts_api.AuthLoginApi.as_view(), name="auth-login"),
+    path("auth/tokenRefresh", accounts_api.AuthTokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("auth/token", accounts_api.AuthTokenApi.as_view(), name="auth-token"),
+    *jobs_seed,
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    # REST API for new frontends.
+    path("api/v1/", include(api_v1)),
+    # Staff.
+    path("accounts/", include("accounts.urls")),
+    path("admin/django-rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+]
+
+if settings.DEBUG:
+    # `make run` serves static files itself; production puts them behind the proxy (collectstatic).
+    urlpatterns += staticfiles_urlpatterns()

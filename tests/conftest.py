@@ -1,0 +1,155 @@
+"""Shared fixtures: the cast (Alice is staff, Bob and Charlie are not), API clients, and the
+real outside parts the integration tests need: rq workers and a fake processo API."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from jobs.queues import redis_connection
+from tests.fakes.processo import FakeProcessoApi
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis():
+    """Start from an empty Redis database (CI points REDIS_URL at a database of its own)."""
+    redis_connection().flushdb()
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-pass", is_staff=True)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-pass")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    return django_user_model.objects.create_user("charlie", "charlie@example.com", "charlie-pass")
+
+
+def bearer_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def alice_api(alice):
+    return bearer_client(alice)
+
+
+@pytest.fixture
+def bob_api(bob):
+    return bearer_client(bob)
+
+
+@pytest.fixture
+def charlie_api(charlie):
+    return bearer_client(charlie)
+
+
+@pytest.fixture(scope="session")
+def fake_processo():
+    server = FakeProcessoApi()
+    server.start()
+    yield server
+    server.stop()
+
+
+# --- real rq workers ------------------------------------------------------------------------
+
+class WorkerProcesses:
+    """rq worker processes running the test settings against the test database."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, count: int = 1, queues: tuple[str, ...] = ("rpa", "default"), **env) -> list[subprocess.Popen]:
+        from rq import Worker
+
+        started = []
+        names = []
+        for _ in range(count):
+            name = f"test-worker-{uuid.uuid4().hex[:8]}"
+            process = subprocess.Popen(
+                [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", *queues, "--name", name, "-v", "0"],
+                env={**self.env, **{k: str(v) for k, v in env.items()}},
+                cwd=BASE_DIR,
+                start_new_session=True,
+            )
+            self.processes.append(process)
+            started.append(process)
+            names.append(name)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            alive = {w.name for w in Worker.all(connection=redis_connection())}
+            if set(names) <= alive:
+                return started
+            for process in started:
+                if process.poll() is not None:
+                    raise RuntimeError(f"worker exited at start with code {process.returncode}")
+            time.sleep(0.1)
+        raise RuntimeError("workers did not register within 60 s")
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=10)
+        self.processes.clear()
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    credentials = quote(s["USER"] or "")
+    if s["PASSWORD"]:
+        credentials += ":" + quote(s["PASSWORD"])
+    return f"postgres://{credentials}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, django_db_blocker, fake_processo):
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings.test",
+        "DATABASE_URL": _database_url(),
+        "PROCESSO_API_URL": fake_processo.url,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def module_workers(worker_env):
+    """Three workers shared by a test module (RPA_MAX_CONCURRENCY stays at its default)."""
+    workers = WorkerProcesses(worker_env)
+    workers.start(3)
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture
+def workers(worker_env):
+    """Workers of the test's own, for tests that kill them or change their settings."""
+    processes = WorkerProcesses(worker_env)
+    yield processes
+    processes.stop_all()

@@ -1,0 +1,59 @@
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from jobs.events import job_group
+from jobs.models import Job
+
+DEMO = {"login": "cliente@empresa.com.br", "senha": "sandbox123", "cnpj": "12.345.678/0001-95"}
+
+
+def carrier_payload(filtro: str = "", **overrides) -> dict:
+    return {**DEMO, "filtro": filtro, **overrides}
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+def wait_until_finished(job_id, timeout: float = 30.0) -> Job:
+    return wait_for(
+        lambda: Job.objects.filter(pk=job_id, status__in=Job.FINISHED).first(),
+        timeout=timeout, message=f"job {job_id} to finish",
+    )
+
+
+class JobEvents:
+    """Listens on the channel layer to one job's group, as a websocket consumer would."""
+
+    def __init__(self, job_id):
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(job_group(job_id), self.channel)
+
+    def collect_until_finished(self, timeout: float = 30.0) -> list[dict]:
+        events = []
+
+        async def receive_all():
+            import asyncio
+
+            loop_deadline = asyncio.get_running_loop().time() + timeout
+            while asyncio.get_running_loop().time() < loop_deadline:
+                try:
+                    remaining = loop_deadline - asyncio.get_running_loop().time()
+                    event = await asyncio.wait_for(self.layer.receive(self.channel), timeout=remaining)
+                except TimeoutError:
+                    break
+                events.append(event)
+                if event["type"] == "job.update" and event["data"]["status"] in ("COMPLETED", "FAILED"):
+                    return
+
+        async_to_sync(receive_all)()
+        return events

@@ -1,0 +1,105 @@
+"""The engine under stress and failure, each test with workers of its own."""
+
+import os
+import signal
+
+import pytest
+
+from jobs.models import Job, JobStatus
+from jobs.services import maintenance
+from tests.jobs.helpers import carrier_payload, wait_for, wait_until_finished
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_at_most_rpa_max_concurrency_jobs_run_at_once(workers, alice_api):
+    workers.start(4, RPA_MAX_CONCURRENCY=2)
+    ids = [
+        alice_api.post("/executar/EMBRATEL", carrier_payload("sleep:1", login=f"user{n}@x.com"), format="json")
+        .json()["job_id"]
+        for n in range(6)
+    ]
+    jobs = [wait_until_finished(job_id, timeout=60) for job_id in ids]
+    assert all(job.status == JobStatus.COMPLETED for job in jobs)
+    assert _max_overlap(jobs) == 2
+
+
+def test_jobs_on_one_portal_account_never_overlap(workers, alice_api):
+    workers.start(3)
+    same = [alice_api.post("/executar/OI", carrier_payload("sleep:1"), format="json").json()["job_id"]
+            for _ in range(2)]
+    other = alice_api.post("/executar/OI", carrier_payload("sleep:1", login="outro@empresa.com.br"),
+                           format="json").json()["job_id"]
+    first, second, third = (wait_until_finished(job_id, timeout=60) for job_id in (*same, other))
+    assert first.status == second.status == third.status == JobStatus.COMPLETED
+    assert _max_overlap([first, second]) == 1
+    assert _max_overlap([first, third]) == 2 or _max_overlap([second, third]) == 2
+
+
+def test_a_job_whose_work_horse_is_killed_ends_failed(workers, alice_api, tmp_path):
+    workers.start(1)
+    pidfile = tmp_path / "horse.pid"
+    job_id = alice_api.post("/executar/DIGITALNET", carrier_payload(f"pidfile:{pidfile};sleep:60"),
+                            format="json").json()["job_id"]
+    wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
+    os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+    job = _reap_until_finished(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error == maintenance.WORKER_DIED
+    assert job.error_category == "worker"
+
+
+def test_a_job_whose_whole_worker_is_killed_ends_failed(workers, alice_api, tmp_path):
+    (worker,) = workers.start(1)
+    pidfile = tmp_path / "horse.pid"
+    job_id = alice_api.post("/executar/OI", carrier_payload(f"pidfile:{pidfile};sleep:60"),
+                            format="json").json()["job_id"]
+    wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
+    # The worker and its work-horse (rq puts it in a session of its own), as a machine crash would.
+    os.kill(worker.pid, signal.SIGKILL)
+    os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+    job = _reap_until_finished(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error == maintenance.WORKER_DIED
+
+
+def test_a_retry_waits_for_the_orphan_still_holding_the_account(workers, alice_api, tmp_path):
+    """The parent worker dies but its work-horse runs on: a new job on that account must not log in alongside."""
+    (worker,) = workers.start(1)
+    pidfile = tmp_path / "horse.pid"
+    orphan_id = alice_api.post("/executar/OI", carrier_payload(f"pidfile:{pidfile};sleep:3"),
+                               format="json").json()["job_id"]
+    wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
+    os.kill(worker.pid, signal.SIGKILL)  # only the parent: the work-horse goes on
+    workers.start(1)
+    retry_id = alice_api.post("/executar/OI", carrier_payload("sleep:0.2"), format="json").json()["job_id"]
+
+    orphan = wait_until_finished(orphan_id, timeout=60)
+    retry = wait_until_finished(retry_id, timeout=60)
+    assert orphan.status == JobStatus.COMPLETED
+    assert retry.status == JobStatus.COMPLETED
+    assert retry.started_at >= orphan.completed_at
+
+
+def _reap_until_finished(job_id, timeout: float = 60.0) -> Job:
+    def reaped():
+        maintenance.jobs_reap()
+        return Job.objects.filter(pk=job_id, status__in=Job.FINISHED).first()
+
+    return wait_for(reaped, timeout=timeout, interval=0.5, message="the maintenance pass to end the job")
+
+
+def _dedupe(values: list) -> list:
+    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+
+
+def _max_overlap(jobs: list[Job]) -> int:
+    moments = sorted([(j.started_at, 1) for j in jobs] + [(j.completed_at, -1) for j in jobs],
+                     key=lambda m: (m[0], m[1]))
+    running = peak = 0
+    for _, delta in moments:
+        running += delta
+        peak = max(peak, running)
+    return peak

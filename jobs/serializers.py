@@ -3,6 +3,7 @@ from rest_framework import serializers
 from jobs import validators
 from jobs.kinds import ALL_KINDS, SAT_KIND
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog, JobStatus
+from project.pagination import MAX_OFFSET
 from project.seed import StrictCharField, StrictSerializer
 
 SECRET_FIELDS = ("login", "senha")
@@ -114,7 +115,7 @@ class JobListQuerySerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=JobStatus.values, required=False)
     operadora = serializers.CharField(max_length=40, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
-    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0)
 
 
 class HealthResponseSerializer(serializers.Serializer):

@@ -1,0 +1,46 @@
+"""schemathesis over every operation in /openapi.json: no input may cause a server error."""
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from project.wsgi import application
+from tests.conftest import bearer_client
+
+
+@pytest.fixture
+def api_schema(db):
+    # Requests go straight into the WSGI app; like Django's test client, keep the test's
+    # connection (and its transaction) open across them.
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/openapi.json", application)
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def auth_header(django_user_model):
+    user = django_user_model.objects.create_user("fuzzer", password="fuzzer-pass", is_staff=True)
+    return bearer_client(user)._credentials
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_input_makes_the_server_fail(case, auth_header):
+    response = case.call(headers={"Authorization": auth_header["HTTP_AUTHORIZATION"]})
+    case.validate_response(response, checks=[not_a_server_error])
+
+
+def test_the_schema_documents_both_surfaces(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/executar/{operadora}", "/executar/sat", "/status/{job_id}", "/jobs", "/health",
+                 "/auth/login", "/auth/token", "/auth/tokenRefresh", "/api/v1/jobs/", "/api/v1/jobs/{id}/",
+                 "/api/v1/auth/token/", "/api/v1/auth/token/refresh/"):
+        assert path in paths, path

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact, JobLog
 
@@ -48,7 +48,7 @@ class JobAdmin(admin.ModelAdmin):
     # `secrets` is not editable and never listed: the admin cannot show it.
     readonly_fields = (
         "id", "kind", "status", "progress", "params", "result", "error", "error_category", "processo_id",
-        "owner", "created_at", "started_at", "completed_at", "heartbeat_at",
+        "owner", "created_at", "started_at", "completed_at", "heartbeat_at", "callback_attempts",
     )
     exclude = ("account_key",)
     inlines = [JobLogInline, JobArtifactInline, CallbackDeliveryInline]
@@ -58,6 +58,18 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="tentativas de entrega ao processo")
+    def callback_attempts(self, obj):
+        attempts = CallbackAttempt.objects.filter(delivery__job_ref=obj.id).order_by("attempted_at", "id")
+        if not attempts:
+            return "—"
+        rows = format_html_join(
+            "", "<tr><td>#{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+            ((a.attempt, a.attempted_at.strftime("%d/%m %H:%M:%S"), a.method, a.url, a.http_status or a.error)
+             for a in attempts),
+        )
+        return format_html("<table>{}</table>", rows)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):

@@ -17,6 +17,7 @@ from jobs.serializers import (
     HealthResponseSerializer,
     JobCreateSerializer,
     JobDetailSerializer,
+    JobFilterSerializer,
     JobListQuerySerializer,
     JobListResponseSerializer,
     JobResponseSerializer,
@@ -135,18 +136,11 @@ class JobListCreateApiV1(generics.ListCreateAPIView):
     serializer_class = JobSerializer
 
     def get_queryset(self):
-        return selectors.job_list(
-            user=self.request.user,
-            status=self.request.query_params.get("status") or None,
-            kind=self.request.query_params.get("kind") or None,
-        )
+        filters = JobFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.job_list(user=self.request.user, **filters.validated_data)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=["PENDING", "RUNNING", "COMPLETED", "FAILED"]),
-            OpenApiParameter("kind", str),
-        ]
-    )
+    @extend_schema(parameters=[JobFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

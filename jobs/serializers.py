@@ -164,6 +164,11 @@ class JobDetailSerializer(JobSerializer):
         ]
 
 
+class JobFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=JobStatus.values, required=False)
+    kind = serializers.ChoiceField(choices=ALL_KINDS, required=False)
+
+
 class JobCreateSerializer(serializers.Serializer):
     """A job for any kind: `params` has the fields of that kind's seed payload."""
 

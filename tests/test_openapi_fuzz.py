@@ -1,5 +1,7 @@
 """schemathesis over every operation in /openapi.json: no input may cause a server error."""
 
+import os
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -32,7 +34,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+# FUZZ_EXAMPLES raises the count for a deeper run than CI's.
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_input_makes_the_server_fail(case, auth_header):
     response = case.call(headers={"Authorization": auth_header["HTTP_AUTHORIZATION"]})
     case.validate_response(response, checks=[not_a_server_error])

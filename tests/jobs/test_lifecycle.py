@@ -87,3 +87,37 @@ class TestProgress:
 def test_an_unknown_log_level_is_recorded_as_info(job):
     entry = lifecycle.job_log(job_id=job.id, level="chatty", message="olá")
     assert entry.level == "INFO"
+
+
+@pytest.mark.django_db(transaction=True)
+class TestEnqueue:
+    def test_a_job_is_queued_only_once_its_row_is_committed(self, alice):
+        from django.db import transaction
+
+        from jobs.queues import RPA_QUEUE, queue
+
+        rpa = queue(RPA_QUEUE)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            job = lifecycle.job_create(kind="OI", params={}, secrets={"login": "a", "senha": "b"}, owner=alice)
+            assert str(job.id) not in rpa.get_job_ids()
+            raise RuntimeError("the request failed after creating the job")
+        assert not Job.objects.exists()
+        assert str(job.id) not in rpa.get_job_ids()
+
+        committed = lifecycle.job_create(kind="OI", params={}, secrets={"login": "a", "senha": "b"}, owner=alice)
+        try:
+            assert str(committed.id) in rpa.get_job_ids()
+        finally:
+            rpa.remove(str(committed.id))
+
+    def test_the_queue_is_first_in_first_out(self, alice):
+        from jobs.queues import RPA_QUEUE, queue
+
+        rpa = queue(RPA_QUEUE)
+        rpa.empty()
+        ids = [str(lifecycle.job_create(kind="OI", params={}, secrets={"login": f"u{n}", "senha": "b"},
+                                        owner=alice).id) for n in range(3)]
+        try:
+            assert rpa.get_job_ids() == ids
+        finally:
+            rpa.empty()

@@ -104,3 +104,4 @@ def test_the_scheduler_runs_maintenance_every_30_seconds_and_retention_every_5_m
     intervals = {job.func_name: job.interval for job in scheduler.get_jobs()}
     assert intervals["jobs.tasks.jobs_maintenance_task"] == 30
     assert intervals["jobs.tasks.jobs_purge_task"] == 300
+    assert {job.func_name: job.cron for job in scheduler.get_jobs()}["accounts.tasks.tokens_flush"] == "17 3 * * *"

@@ -1,0 +1,52 @@
+import uuid
+
+import pytest
+
+from jobs.models import CallbackAttempt, CallbackDelivery, Job
+
+
+@pytest.fixture
+def staff_client(client, alice):
+    alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    return client
+
+
+@pytest.mark.django_db
+def test_the_job_page_shows_logs_and_every_callback_attempt(staff_client, alice):
+    job = Job.objects.create(kind="OI", owner=alice, status="COMPLETED", processo_id=uuid.uuid4(),
+                             secrets={"login": "a", "senha": "b"})
+    job.logs.create(message="Iniciando processamento da operadora OI")
+    delivery = CallbackDelivery.objects.create(job=job, job_ref=job.id, processo_id=job.processo_id,
+                                               status="COMPLETED", attempts=1)
+    CallbackAttempt.objects.create(delivery=delivery, attempt=1, method="PUT",
+                                   url=f"http://processo/api/processos/{job.processo_id}/status", http_status=503)
+    page = staff_client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    assert "Iniciando processamento da operadora OI" in page
+    assert f"http://processo/api/processos/{job.processo_id}/status" in page
+    assert "503" in page
+
+
+@pytest.mark.django_db
+def test_the_job_list_filters_by_status_and_searches_by_processo(staff_client, alice):
+    processo_id = uuid.uuid4()
+    wanted = Job.objects.create(kind="VIVO", owner=alice, status="FAILED", processo_id=processo_id)
+    other = Job.objects.create(kind="OI", owner=alice, status="COMPLETED")
+    by_status = staff_client.get("/admin/jobs/job/?status__exact=FAILED").content.decode()
+    assert str(wanted.id) in by_status and str(other.id) not in by_status
+    by_search = staff_client.get(f"/admin/jobs/job/?q={processo_id}").content.decode()
+    assert str(wanted.id) in by_search and str(other.id) not in by_search
+
+
+@pytest.mark.django_db
+def test_staff_can_ask_for_an_undelivered_callback_to_be_retried_now(staff_client, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    delivery = CallbackDelivery.objects.create(job_ref=uuid.uuid4(), processo_id=uuid.uuid4(), status="FAILED",
+                                               next_attempt_at=timezone.now() + timedelta(hours=1))
+    staff_client.post("/admin/jobs/callbackdelivery/", {"action": "retry_now", "_selected_action": [delivery.pk]})
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at <= timezone.now()

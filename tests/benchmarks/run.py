@@ -7,8 +7,9 @@ What it does, in one run (about a minute and a half):
 1. Sets up a throw-away world: SQLite in a temporary VAR_DIR (or the PostgreSQL database of
    DATABASE_URL, migrated), a private redis-server (or REDIS_URL), a user and a JWT for it.
 2. rq dispatch latency: one real `manage.py rqworker rpa` process per worker class
-   (rq.worker.Worker, which forks a work-horse per job, and rq.worker.SimpleWorker, which does
-   not), fed one no-op job at a time (tests.automations.scripted; filtro "noop" is no step, so
+   (rq.worker.Worker, which forks a work-horse per job; jobs.worker.RpaWorker, the same with the
+   job code imported before the fork; rq.worker.SimpleWorker, the default, which does not fork),
+   fed one no-op job at a time (tests.automations.scripted; filtro "noop" is no step, so
    it returns at once; the API refuses an empty filtro). For each job:
    enqueue call → rq started_at (horse running) → Job.started_at (RUNNING) → COMPLETED. Then a
    burst of jobs enqueued at once, for jobs/s of one worker.
@@ -48,7 +49,7 @@ PYTHON = sys.executable
 MANAGE = [PYTHON, str(BASE_DIR / "manage.py")]
 SETTINGS = os.environ.get("BENCH_SETTINGS", "tests.benchmarks.settings")
 HOST = "127.0.0.1"
-WORKER_CLASSES = ("rq.worker.Worker", "rq.worker.SimpleWorker")
+WORKER_CLASSES = ("rq.worker.Worker", "jobs.worker.RpaWorker", "rq.worker.SimpleWorker")
 CNPJ = "12.345.678/0001-95"
 # Targets the team asked to report against.
 TARGET_CREATE_RATIO = 0.4

@@ -11,6 +11,9 @@ from tests.jobs.helpers import carrier_payload, wait_for, wait_until_finished
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
+# The worker class that gives each job a forked work-horse (RQ_WORKER_CLASS).
+FORKING = {"RQ_WORKER_CLASS": "jobs.worker.RpaWorker"}
+
 
 def test_at_most_rpa_max_concurrency_jobs_run_at_once(workers, alice_api):
     workers.start(4, RPA_MAX_CONCURRENCY=2)
@@ -36,12 +39,29 @@ def test_jobs_on_one_portal_account_never_overlap(workers, alice_api):
     assert _max_overlap([first, third]) == 2 or _max_overlap([second, third]) == 2
 
 
+def test_a_job_whose_worker_is_killed_ends_failed(workers, alice_api, tmp_path):
+    """The default worker runs the job in its own process: kill -9 takes both."""
+    (worker,) = workers.start(1)
+    pidfile = tmp_path / "worker.pid"
+    job_id = alice_api.post("/executar/VIVO", carrier_payload(f"pidfile:{pidfile};sleep:60"),
+                            format="json").json()["job_id"]
+    wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
+    assert int(pidfile.read_text()) == worker.pid
+    os.kill(worker.pid, signal.SIGKILL)
+
+    job = _reap_until_finished(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error == maintenance.WORKER_DIED
+    assert job.error_category == "worker"
+
+
 def test_a_job_whose_work_horse_is_killed_ends_failed(workers, alice_api, tmp_path):
-    workers.start(1)
+    (worker,) = workers.start(1, **FORKING)
     pidfile = tmp_path / "horse.pid"
     job_id = alice_api.post("/executar/DIGITALNET", carrier_payload(f"pidfile:{pidfile};sleep:60"),
                             format="json").json()["job_id"]
     wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
+    assert int(pidfile.read_text()) != worker.pid
     os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
     job = _reap_until_finished(job_id)
@@ -50,8 +70,8 @@ def test_a_job_whose_work_horse_is_killed_ends_failed(workers, alice_api, tmp_pa
     assert job.error_category == "worker"
 
 
-def test_a_job_whose_whole_worker_is_killed_ends_failed(workers, alice_api, tmp_path):
-    (worker,) = workers.start(1)
+def test_a_job_whose_forking_worker_and_horse_are_killed_ends_failed(workers, alice_api, tmp_path):
+    (worker,) = workers.start(1, **FORKING)
     pidfile = tmp_path / "horse.pid"
     job_id = alice_api.post("/executar/OI", carrier_payload(f"pidfile:{pidfile};sleep:60"),
                             format="json").json()["job_id"]
@@ -65,15 +85,30 @@ def test_a_job_whose_whole_worker_is_killed_ends_failed(workers, alice_api, tmp_
     assert job.error == maintenance.WORKER_DIED
 
 
+@pytest.mark.parametrize("worker_env_extra", [{}, FORKING], ids=["simple-worker", "forking-worker"])
+def test_a_job_over_its_time_limit_ends_failed_and_frees_its_slot(workers, alice_api, settings, worker_env_extra):
+    settings.RPA_JOB_TIMEOUT = 2
+    workers.start(1, RPA_JOB_TIMEOUT=2, **worker_env_extra)
+    job_id = alice_api.post("/executar/EMBRATEL", carrier_payload("sleep:30"), format="json").json()["job_id"]
+
+    job = wait_until_finished(job_id, timeout=30)
+    assert job.status == JobStatus.FAILED
+    assert job.error == "Tempo limite de execução excedido (2 s)."
+    assert job.error_category == "timeout"
+    # The worker goes on with the next job: the slot and the account lock were released.
+    after = alice_api.post("/executar/EMBRATEL", carrier_payload("progress:50"), format="json").json()["job_id"]
+    assert wait_until_finished(after, timeout=30).status == JobStatus.COMPLETED
+
+
 def test_a_retry_waits_for_the_orphan_still_holding_the_account(workers, alice_api, tmp_path):
     """The parent worker dies but its work-horse runs on: a new job on that account must not log in alongside."""
-    (worker,) = workers.start(1)
+    (worker,) = workers.start(1, **FORKING)
     pidfile = tmp_path / "horse.pid"
     orphan_id = alice_api.post("/executar/OI", carrier_payload(f"pidfile:{pidfile};sleep:3"),
                                format="json").json()["job_id"]
     wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
     os.kill(worker.pid, signal.SIGKILL)  # only the parent: the work-horse goes on
-    workers.start(1)
+    workers.start(1, **FORKING)
     retry_id = alice_api.post("/executar/OI", carrier_payload("sleep:0.2"), format="json").json()["job_id"]
 
     orphan = wait_until_finished(orphan_id, timeout=60)

@@ -19,13 +19,13 @@ def job_group(job_id) -> str:
     return f"job.{job_id}"
 
 
+def job_created_publish(job) -> None:
+    """A new job: only the `jobs` group, since nobody can be subscribed to an id just made."""
+    _publish(job.id, _update_event(job), groups=(ALL_JOBS_GROUP,))
+
+
 def job_update_publish(job) -> None:
-    _publish(job.id, {
-        "type": "job.update",
-        "job_id": str(job.id),
-        "owner_id": job.owner_id,
-        "data": {"status": job.status, "progress": job.progress, "operadora": job.kind},
-    })
+    _publish(job.id, _update_event(job))
 
 
 def job_log_publish(job, level: str, message: str) -> None:
@@ -39,16 +39,25 @@ def job_log_publish(job, level: str, message: str) -> None:
     })
 
 
-def _publish(job_id, event: dict) -> None:
+def _update_event(job) -> dict:
+    return {
+        "type": "job.update",
+        "job_id": str(job.id),
+        "owner_id": job.owner_id,
+        "data": {"status": job.status, "progress": job.progress, "operadora": job.kind},
+    }
+
+
+def _publish(job_id, event: dict, groups: tuple[str, ...] | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(_send_both)(layer, job_id, event)
+        async_to_sync(_group_send)(layer, groups or (job_group(job_id), ALL_JOBS_GROUP), event)
     except Exception:  # noqa: BLE001 - notifications must never break the job itself
         logger.warning("Could not publish %s for job %s", event["type"], job_id, exc_info=True)
 
 
-async def _send_both(layer, job_id, event: dict) -> None:
-    await layer.group_send(job_group(job_id), event)
-    await layer.group_send(ALL_JOBS_GROUP, event)
+async def _group_send(layer, groups: tuple[str, ...], event: dict) -> None:
+    for group in groups:
+        await layer.group_send(group, event)

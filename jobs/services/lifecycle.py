@@ -45,7 +45,7 @@ def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UU
     except RedisError as exc:
         Job.objects.filter(pk=job.pk).delete()
         raise QueueUnavailable(str(exc)) from exc
-    events.job_update_publish(job)
+    events.job_created_publish(job)
     return job
 
 

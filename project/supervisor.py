@@ -1,7 +1,8 @@
 """`make run`: the whole console on one machine, started and stopped as one.
 
 Starts (when REDIS_URL is not set) a private redis-server on var/redis.sock, applies migrations,
-makes sure an admin account exists, then runs daphne, RPA_MAX_CONCURRENCY rq workers for the
+makes sure an admin account exists, then runs WEB_CONCURRENCY daphne processes (one per CPU by
+default) sharing the port, RPA_MAX_CONCURRENCY rq workers for the
 `rpa` queue, one worker for the `default` queue (maintenance, callbacks) and the rq cron
 scheduler. Ctrl-C or SIGTERM stops every process it started, and their children.
 """
@@ -9,6 +10,7 @@ scheduler. Ctrl-C or SIGTERM stops every process it started, and their children.
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,14 +40,11 @@ def main() -> int:
         subprocess.run([*MANAGE, "ensure_admin"], env=env, check=True)
         port = env.get("PORT", "8000")
         host = env.get("HOST", "127.0.0.1")
-        supervisor.start("web", [PYTHON, "-m", "daphne", "-b", host, "-p", port, "project.asgi:application"], env)
+        web_processes = int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+        supervisor.start_web(host, int(port), web_processes, env)
         workers = int(env.get("RPA_MAX_CONCURRENCY", "5"))
-        worker_class = env.get("RQ_WORKER_CLASS", "rq.worker.Worker")
         for number in range(1, workers + 1):
-            supervisor.start(
-                f"rpa-worker-{number}",
-                [*MANAGE, "rqworker", "rpa", "--worker-class", worker_class], env,
-            )
+            supervisor.start(f"rpa-worker-{number}", [*MANAGE, "rqworker", "rpa"], env)
         supervisor.start("default-worker", [*MANAGE, "rqworker", "default"], env)
         supervisor.start("cron", [*MANAGE, "rqcron", "project.cron"], env)
         print(f"\nConsole running at http://{host}:{port}/  (admin: /admin/, API docs: /docs)", flush=True)
@@ -67,6 +66,27 @@ class Supervisor:
         # Each child leads its own process group, so stopping it also stops what it forked
         # (rq work-horses, browsers).
         self.children[name] = subprocess.Popen(command, env=env, cwd=BASE_DIR, start_new_session=True)
+
+    def start_web(self, host: str, port: int, count: int, env: dict) -> None:
+        """`count` daphne processes on one port. Django under ASGI serves a process's sync views
+        one at a time, so throughput grows with processes: each gets its own listening socket
+        (SO_REUSEPORT) and the kernel spreads the connections among them."""
+        application = "project.asgi:application"
+        # daphne adopts an inherited socket as IPv4 only: an IPv6 address gets one process.
+        if count <= 1 or ":" in host:
+            self.start("web", [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), application], env)
+            return
+        for number in range(1, count + 1):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                listener.bind((host, port))
+                listener.listen(1024)
+                fd = listener.fileno()
+                self.children[f"web-{number}"] = subprocess.Popen(
+                    [PYTHON, "-m", "daphne", "--fd", str(fd), application],
+                    env=env, cwd=BASE_DIR, start_new_session=True, pass_fds=(fd,),
+                )
 
     def start_redis(self, var_dir: Path) -> str:
         import redis

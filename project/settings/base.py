@@ -86,6 +86,16 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", False):
+    # Under ASGI every request runs in a new context and would open a new connection; the web
+    # server (project/asgi.py turns this on) borrows them from a psycopg pool instead. Workers
+    # keep one persistent connection each.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workers, the scheduler and the web process write at once: WAL plus an immediate write
     # lock and a generous timeout keep SQLite from answering "database is locked".

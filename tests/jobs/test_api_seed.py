@@ -16,7 +16,6 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.api import QueueUnavailableError
 from jobs.models import Job, JobLog, JobStatus
-from jobs.queues import RPA_QUEUE, queue
 from tests.jobs.helpers import DEMO, carrier_payload
 
 CARRIERS = ("OI", "VIVO", "EMBRATEL", "DIGITALNET")
@@ -73,16 +72,6 @@ def assert_no_secret_in(response):
     assert PORTAL_PASSWORD.encode() not in response.content
     assert DEMO["senha"].encode() not in response.content
     assert DEMO["login"].encode() not in response.content
-
-
-@pytest.fixture
-def rpa_queue():
-    """The real `rpa` queue; whatever a test put on it is taken off again (no worker runs here)."""
-    rpa = queue(RPA_QUEUE)
-    before = set(rpa.get_job_ids())
-    yield rpa
-    for job_id in set(rpa.get_job_ids()) - before:
-        rpa.remove(job_id)
 
 
 @pytest.fixture

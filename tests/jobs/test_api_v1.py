@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from jobs.api import QueueUnavailableError
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog, JobStatus
-from jobs.queues import RPA_QUEUE, queue
 from tests.jobs.helpers import DEMO, carrier_payload
 
 JOBS = "/api/v1/jobs/"
@@ -46,15 +45,6 @@ def assert_no_secret_in(response):
     for secret in (PORTAL_LOGIN, PORTAL_PASSWORD, DEMO["login"], DEMO["senha"]):
         assert secret.encode() not in response.content
     assert b'"secrets"' not in response.content
-
-
-@pytest.fixture
-def rpa_queue():
-    rpa = queue(RPA_QUEUE)
-    before = set(rpa.get_job_ids())
-    yield rpa
-    for job_id in set(rpa.get_job_ids()) - before:
-        rpa.remove(job_id)
 
 
 @pytest.fixture

@@ -3,19 +3,28 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint bench
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-run: $(STAMP)
+.PHONY: run test lint bench browser
+
+run: $(STAMP) browser
 	$(PY) -m project.supervisor
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) -m tests.benchmarks.run
+
+# Headless Chromium and its driver come from Debian's packages; nothing downloads a browser.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  echo "Installing Debian's chromium and chromium-driver"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)

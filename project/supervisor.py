@@ -40,6 +40,8 @@ def main() -> int:
         subprocess.run([*MANAGE, "ensure_admin"], env=env, check=True)
         port = env.get("PORT", "8000")
         host = env.get("HOST", "127.0.0.1")
+        env["PORT"] = port
+        env.setdefault("SANDBOX_PORTALS", "1")
         web_processes = int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
         supervisor.start_web(host, int(port), web_processes, env)
         workers = int(env.get("RPA_MAX_CONCURRENCY", "5"))

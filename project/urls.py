@@ -32,6 +32,10 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
 ]
 
+if settings.SANDBOX_PORTALS:
+    # Imitations of the carrier portals and of SAT, for demos and tests (off in production).
+    urlpatterns += [path("sandbox/", include("carriers.sandbox.urls"))]
+
 if settings.DEBUG:
     # `make run` serves static files itself; production puts them behind the proxy (collectstatic).
     urlpatterns += staticfiles_urlpatterns()

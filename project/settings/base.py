@@ -165,8 +165,45 @@ JOB_ENQUEUE_GRACE_SECONDS = env_int("JOB_ENQUEUE_GRACE_SECONDS", 60, minimum=1)
 # How long a job waits for another job on the same portal account before giving up.
 JOB_ACCOUNT_WAIT_SECONDS = env_int("JOB_ACCOUNT_WAIT_SECONDS", 600, minimum=1)
 JOB_ACCOUNT_RETRY_SECONDS = env_int("JOB_ACCOUNT_RETRY_SECONDS", 15, minimum=1)
-# Dotted paths of the automations, by job kind; the carriers app adds the real ones.
-JOB_AUTOMATIONS: dict[str, str] = {}
+# Dotted paths of the automations, by job kind.
+JOB_AUTOMATIONS: dict[str, str] = {
+    "OI": "carriers.oi.run",
+    "VIVO": "carriers.vivo.run",
+    "EMBRATEL": "carriers.embratel.run",
+    "DIGITALNET": "carriers.digitalnet.run",
+    "SAT": "carriers.sat.run",
+}
+
+# --- Carriers: the portals, the browser, the SAT delivery -----------------------------------
+# The sandbox portals (/sandbox/<carrier>/) imitate each carrier for demos and tests. Each
+# automation's portal URL is configuration: pointing it at the real portal changes no code.
+SANDBOX_PORTALS = env_bool("SANDBOX_PORTALS", DEBUG)
+SANDBOX_BASE_URL = env_str("SANDBOX_BASE_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}").rstrip("/")
+CARRIER_PORTAL_URLS = {
+    kind: env_str(f"{kind}_PORTAL_URL", f"{SANDBOX_BASE_URL}/sandbox/{kind.lower()}/")
+    for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET", "SAT")
+}
+# How the SAT job delivers the invoice: "browser" fills the SAT upload form; "api" posts it to
+# the SAT API with a bearer token (seed 002).
+SAT_DELIVERY = env_str("SAT_DELIVERY", "browser")
+SAT_API_URL = env_str("SAT_API_URL", f"{SANDBOX_BASE_URL}/sandbox/sat/api").rstrip("/")
+SAT_API_USERNAME = env_str("SAT_API_USERNAME", "sat-integracao")
+SAT_API_PASSWORD = env_str("SAT_API_PASSWORD", "sandbox123")
+# Renew the SAT API token when less than this is left, if the client was used in the last hour.
+SAT_API_REFRESH_MARGIN_SECONDS = env_int("SAT_API_REFRESH_MARGIN_SECONDS", 600, minimum=0)
+SAT_API_ACTIVE_SECONDS = env_int("SAT_API_ACTIVE_SECONDS", 3600, minimum=1)
+# Where invoices live in storage (result paths look like faturas/oi_202401.pdf).
+INVOICE_STORAGE_DIR = "faturas"
+
+# Headless Chromium from Debian's chromium and chromium-driver packages, or a Selenium Grid.
+CHROMIUM_BINARY = env_str("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMEDRIVER_PATH = env_str("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
+SELENIUM_REMOTE_URL = env_str("SELENIUM_REMOTE_URL", "")
+BROWSER_PAGE_LOAD_TIMEOUT = env_int("BROWSER_PAGE_LOAD_TIMEOUT", 30, minimum=1)
+BROWSER_SCRIPT_TIMEOUT = env_int("BROWSER_SCRIPT_TIMEOUT", 30, minimum=1)
+# How long an automation waits for an element or a download before calling it a timeout.
+BROWSER_WAIT_SECONDS = env_int("BROWSER_WAIT_SECONDS", 20, minimum=1)
+BROWSER_TMP_DIR = Path(env_str("BROWSER_TMP_DIR", str(VAR_DIR / "browsers")))
 
 # Secret job parameters are encrypted with Fernet. The first key encrypts; every key decrypts,
 # so a new key is rolled out by putting it first (then `manage.py rotate_secrets`).

@@ -6,12 +6,14 @@ start reach the same server.
 """
 
 import os
+from pathlib import Path
 
 if not os.environ.get("REDIS_URL"):
     from project.localredis import start_private_redis
 
     os.environ["REDIS_URL"] = start_private_redis()
 
+from project.env import env_bool, env_int, env_str  # noqa: E402
 from project.settings.base import *  # noqa: E402,F403
 from project.settings.base import DATABASES, VAR_DIR  # noqa: E402
 
@@ -30,5 +32,12 @@ PROCESSO_CALLBACK_BACKOFF_SECONDS = 1
 PROCESSO_API_TIMEOUT = 2
 FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA="]
 
-JOB_AUTOMATIONS = {kind: "tests.automations.scripted" for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET", "SAT")}
-MEDIA_ROOT = VAR_DIR / "test-media"
+# The engine's tests run the scripted automation; the carrier tests start workers with
+# TEST_CARRIER_AUTOMATIONS=1 so that they run the real browser automations.
+if not env_bool("TEST_CARRIER_AUTOMATIONS", False):
+    JOB_AUTOMATIONS = {kind: "tests.automations.scripted" for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET", "SAT")}
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "test-media")))
+SANDBOX_PORTALS = True
+BROWSER_WAIT_SECONDS = env_int("BROWSER_WAIT_SECONDS", 4, minimum=1)
+BROWSER_PAGE_LOAD_TIMEOUT = env_int("BROWSER_PAGE_LOAD_TIMEOUT", 10, minimum=1)
+BROWSER_TMP_DIR = VAR_DIR / "test-browsers"

@@ -7,9 +7,10 @@
 
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from django.views.generic import RedirectView
 
 from carriers.sandbox import common
 
@@ -67,6 +68,15 @@ def invoice_file(request, filtro: str, reference: str):
 
 def logout(request):
     return common.session_end(HttpResponseRedirect(reverse("sandbox:oi-login")), CARRIER)
+
+
+urlpatterns = [
+    path("oi/", RedirectView.as_view(pattern_name="sandbox:oi-login"), name="oi-home"),
+    path("oi/entrar", login, name="oi-login"),
+    path("oi/sair", logout, name="oi-logout"),
+    path("oi/faturas", invoices, name="oi-invoices"),
+    path("oi/faturas/<str:filtro>/<str:reference>.pdf", invoice_file, name="oi-invoice-file"),
+]
 
 
 def _account(request):

@@ -1,16 +1,16 @@
-"""/sandbox/<carrier>/…: imitations of the carrier portals and of SAT (SANDBOX_PORTALS=1)."""
+"""/sandbox/<carrier>/…: imitations of the carrier portals and of SAT (SANDBOX_PORTALS=1).
 
-from django.urls import path
-from django.views.generic import RedirectView
+Each portal module lists its own routes (prefixed with its name) in `urlpatterns`.
+"""
 
-from carriers.sandbox import oi
+from carriers.sandbox import digitalnet, embratel, oi, sat, vivo
 
 app_name = "sandbox"
 
 urlpatterns = [
-    path("oi/", RedirectView.as_view(pattern_name="sandbox:oi-login"), name="oi-home"),
-    path("oi/entrar", oi.login, name="oi-login"),
-    path("oi/sair", oi.logout, name="oi-logout"),
-    path("oi/faturas", oi.invoices, name="oi-invoices"),
-    path("oi/faturas/<str:filtro>/<str:reference>.pdf", oi.invoice_file, name="oi-invoice-file"),
+    *oi.urlpatterns,
+    *vivo.urlpatterns,
+    *embratel.urlpatterns,
+    *digitalnet.urlpatterns,
+    *sat.urlpatterns,
 ]

@@ -1,0 +1,3 @@
+"""Sandbox of the DIGITALNET portal (to be built)."""
+
+urlpatterns: list = []

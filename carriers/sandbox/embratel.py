@@ -1,0 +1,3 @@
+"""Sandbox of the EMBRATEL portal (to be built)."""
+
+urlpatterns: list = []

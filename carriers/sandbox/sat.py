@@ -1,0 +1,3 @@
+"""Sandbox of the SAT portal (to be built)."""
+
+urlpatterns: list = []

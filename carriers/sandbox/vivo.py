@@ -1,0 +1,3 @@
+"""Sandbox of the VIVO portal (to be built)."""
+
+urlpatterns: list = []

@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact, JobLog
@@ -17,14 +21,22 @@ class JobLogInline(admin.TabularInline):
 
 
 class JobArtifactInline(admin.TabularInline):
+    """Files a job kept (failure screenshot, page source), downloadable by staff only: they may
+    show customer data, so they are never served from a public media URL."""
+
     model = JobArtifact
-    fields = ("name", "file", "created_at")
+    fields = ("name", "download", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="arquivo")
+    def download(self, obj):
+        url = reverse("admin:jobs_job_artifact", args=[obj.job_id, obj.pk])
+        return format_html('<a href="{}">baixar</a> ({} bytes)', url, obj.file.size if obj.file else 0)
 
 
 class CallbackDeliveryInline(admin.TabularInline):
@@ -55,6 +67,21 @@ class JobAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("secrets").select_related("owner")
+
+    def get_urls(self):
+        return [
+            path("<uuid:job_id>/artifacts/<int:artifact_id>/", self.admin_site.admin_view(self.artifact_view),
+                 name="jobs_job_artifact"),
+            *super().get_urls(),
+        ]
+
+    def artifact_view(self, request, job_id, artifact_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        artifact = get_object_or_404(JobArtifact, pk=artifact_id, job_id=job_id)
+        name = artifact.name.rsplit("/", 1)[-1]
+        # An HTML page source is sent as a file, never rendered inside the console's origin.
+        return FileResponse(artifact.file.open("rb"), as_attachment=not name.endswith(".png"), filename=name)
 
     def has_add_permission(self, request):
         return False

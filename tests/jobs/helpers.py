@@ -57,3 +57,14 @@ class JobEvents:
 
         async_to_sync(receive_all)()
         return events
+
+
+def max_overlap(jobs: list[Job]) -> int:
+    """The most jobs that were running at the same moment."""
+    moments = sorted([(j.started_at, 1) for j in jobs] + [(j.completed_at, -1) for j in jobs],
+                     key=lambda m: (m[0], m[1]))
+    running = peak = 0
+    for _, delta in moments:
+        running += delta
+        peak = max(peak, running)
+    return peak

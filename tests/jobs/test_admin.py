@@ -2,7 +2,8 @@ import uuid
 
 import pytest
 
-from jobs.models import CallbackAttempt, CallbackDelivery, Job
+from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact
+from jobs.services import lifecycle
 
 
 @pytest.fixture
@@ -50,3 +51,38 @@ def test_staff_can_ask_for_an_undelivered_callback_to_be_retried_now(staff_clien
     staff_client.post("/admin/jobs/callbackdelivery/", {"action": "retry_now", "_selected_action": [delivery.pk]})
     delivery.refresh_from_db()
     assert delivery.next_attempt_at <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_staff_download_a_failure_screenshot_and_page_source_from_the_job_page(staff_client, alice, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    job = Job.objects.create(kind="OI", owner=alice, status="FAILED", params={}, secrets={}, error="x")
+    png = lifecycle.job_artifact_save(job_id=job.id, name="falha_tela.png", content=b"\x89PNG fake")
+    html = lifecycle.job_artifact_save(job_id=job.id, name="falha_pagina.html", content=b"<html>pagina</html>")
+    page = staff_client.get(f"/admin/jobs/job/{job.id}/change/").content.decode()
+    links = [a.file.name for a in JobArtifact.objects.filter(job=job)]
+    assert set(links) == {png, html}
+
+    for artifact in JobArtifact.objects.filter(job=job):
+        url = f"/admin/jobs/job/{job.id}/artifacts/{artifact.pk}/"
+        assert url in page
+        response = staff_client.get(url)
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content)
+        if artifact.name == "falha_tela.png":
+            assert body == b"\x89PNG fake" and "attachment" not in response.get("Content-Disposition", "")
+        else:
+            assert body == b"<html>pagina</html>" and "attachment" in response["Content-Disposition"]
+    assert staff_client.get(url.replace(str(job.id), str(uuid.uuid4()))).status_code == 404
+
+
+@pytest.mark.django_db
+def test_artifacts_are_not_downloadable_without_a_staff_login(client, django_user_model, alice, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    job = Job.objects.create(kind="OI", owner=alice, status="FAILED", params={}, secrets={}, error="x")
+    lifecycle.job_artifact_save(job_id=job.id, name="falha_tela.png", content=b"\x89PNG fake")
+    url = f"/admin/jobs/job/{job.id}/artifacts/{JobArtifact.objects.get(job=job).pk}/"
+
+    assert client.get(url).status_code == 302  # to the admin login
+    client.force_login(django_user_model.objects.create_user("dora", password="x", is_staff=True))
+    assert client.get(url).status_code == 403  # staff, but without the permission to view jobs

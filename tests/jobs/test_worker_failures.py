@@ -7,7 +7,7 @@ import pytest
 
 from jobs.models import Job, JobStatus
 from jobs.services import maintenance
-from tests.jobs.helpers import carrier_payload, wait_for, wait_until_finished
+from tests.jobs.helpers import carrier_payload, max_overlap, wait_for, wait_until_finished
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def test_at_most_rpa_max_concurrency_jobs_run_at_once(workers, alice_api):
     ]
     jobs = [wait_until_finished(job_id, timeout=60) for job_id in ids]
     assert all(job.status == JobStatus.COMPLETED for job in jobs)
-    assert _max_overlap(jobs) == 2
+    assert max_overlap(jobs) == 2
 
 
 def test_jobs_on_one_portal_account_never_overlap(workers, alice_api):
@@ -35,8 +35,8 @@ def test_jobs_on_one_portal_account_never_overlap(workers, alice_api):
                            format="json").json()["job_id"]
     first, second, third = (wait_until_finished(job_id, timeout=60) for job_id in (*same, other))
     assert first.status == second.status == third.status == JobStatus.COMPLETED
-    assert _max_overlap([first, second]) == 1
-    assert _max_overlap([first, third]) == 2 or _max_overlap([second, third]) == 2
+    assert max_overlap([first, second]) == 1
+    assert max_overlap([first, third]) == 2 or max_overlap([second, third]) == 2
 
 
 def test_a_job_whose_worker_is_killed_ends_failed(workers, alice_api, tmp_path):
@@ -128,13 +128,3 @@ def _reap_until_finished(job_id, timeout: float = 60.0) -> Job:
 
 def _dedupe(values: list) -> list:
     return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
-
-
-def _max_overlap(jobs: list[Job]) -> int:
-    moments = sorted([(j.started_at, 1) for j in jobs] + [(j.completed_at, -1) for j in jobs],
-                     key=lambda m: (m[0], m[1]))
-    running = peak = 0
-    for _, delta in moments:
-        running += delta
-        peak = max(peak, running)
-    return peak

@@ -5,6 +5,8 @@ thread of the test process); rq workers run the real carrier automations
 (TEST_CARRIER_AUTOMATIONS=1) with the portal URLs pointed at it.
 """
 
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -41,8 +43,13 @@ def carrier_workers(carrier_env):
     workers.stop_all()
 
 
+# Every process this test run starts (workers, chromedriver, chromium) inherits this variable,
+# so browser_processes() sees this run's browsers only, not those of anything else on the machine.
+TEST_RUN_MARKER = f"CONSOLE_TEST_RUN={os.environ.setdefault('CONSOLE_TEST_RUN', uuid.uuid4().hex)}".encode()
+
+
 def browser_processes() -> list[str]:
-    """Command lines of every live (not zombie) chromium or chromedriver process."""
+    """Command lines of this test run's live (not zombie) chromium and chromedriver processes."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -50,8 +57,10 @@ def browser_processes() -> list[str]:
         try:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if state == "Z" or ("chromium" not in command and "chromedriver" not in command):
+                continue
+            if TEST_RUN_MARKER in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(command)
         except OSError:
             continue
-        if state != "Z" and ("chromium" in command or "chromedriver" in command):
-            found.append(command[:200])
     return found

@@ -190,8 +190,10 @@ SAT_API_URL = env_str("SAT_API_URL", f"{SANDBOX_BASE_URL}/sandbox/sat/api").rstr
 SAT_API_USERNAME = env_str("SAT_API_USERNAME", "sat-integracao")
 SAT_API_PASSWORD = env_str("SAT_API_PASSWORD", "sandbox123")
 # Renew the SAT API token when less than this is left, if the client was used in the last hour.
-SAT_API_REFRESH_MARGIN_SECONDS = env_int("SAT_API_REFRESH_MARGIN_SECONDS", 600, minimum=0)
+# The check runs every 30 minutes, so the margin is longer than that.
+SAT_API_REFRESH_MARGIN_SECONDS = env_int("SAT_API_REFRESH_MARGIN_SECONDS", 2400, minimum=0)
 SAT_API_ACTIVE_SECONDS = env_int("SAT_API_ACTIVE_SECONDS", 3600, minimum=1)
+SAT_API_TIMEOUT_SECONDS = env_int("SAT_API_TIMEOUT_SECONDS", 30, minimum=1)
 # Where invoices live in storage (result paths look like faturas/oi_202401.pdf).
 INVOICE_STORAGE_DIR = "faturas"
 

@@ -159,6 +159,8 @@ def evidence_keep(ctx: JobContext, browser: Browser) -> None:
 
 def _short(exc: Exception) -> str:
     message = (getattr(exc, "msg", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+    # Selenium appends a link to its troubleshooting guide to its own messages.
+    message = message.split("; For documentation on this error")[0]
     selector = re.search(r'"selector":"(.*)"}', message)
     if isinstance(exc, NoSuchElementException) and selector:
         return f"elemento {selector.group(1)} não encontrado"

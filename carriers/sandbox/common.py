@@ -71,7 +71,8 @@ class Invoice:
 
     @property
     def amount(self) -> str:
-        cents = int(self.filtro[-4:] or "0") * 7 + int(self.reference[4:]) * 1931 + 10000
+        contract_digits = "".join(ch for ch in self.filtro if ch.isdigit())[-4:] or "0"
+        cents = int(contract_digits) * 7 + int(self.reference[4:]) * 1931 + 10000
         return f"R$ {cents // 100:,}".replace(",", ".") + f",{cents % 100:02d}"
 
     @property

@@ -4,6 +4,7 @@ Web portal (a signed-cookie session, like the carrier portals):
 /sandbox/sat/entrar              user + password
 /sandbox/sat/envio               the upload form: nine fields and the PDF (validated server-side)
 /sandbox/sat/envio/<protocolo>   the receipt with the protocol number
+(nome_filtro 99999999 never gets past "Documento em processamento…": the timeout path)
 
 API (seed 002: bearer tokens signed with a timestamp, SANDBOX_SAT_TOKEN_SECONDS long):
 POST /sandbox/sat/api/auth/login          {username, password} → {access_token, expires_in}
@@ -120,6 +121,9 @@ async def envio(request):
     if request.method == "GET":
         return render(request, "sandbox/sat/envio.html", {"form": EnvioForm(), "usuario": username})
     await asyncio.sleep(PROCESSING_SECONDS)
+    if request.POST.get("nome_filtro") == common.HANG_FILTRO:
+        # SAT's queue is stuck: the page says it is processing and no receipt ever comes.
+        return render(request, "sandbox/sat/processando.html", {"usuario": username})
     form = EnvioForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "sandbox/sat/envio.html", {"form": form, "usuario": username}, status=200)

@@ -154,6 +154,16 @@ class TestDeliveryThroughThePortal:
         assert job.error_category == "navigation"
         assert status["error"] == "A operadora TIM não está entre as opções do portal do SAT."
 
+    def test_a_receipt_that_never_comes_fails_as_a_timeout_with_evidence(self, browser_workers, alice_api):
+        name = invoice_in_storage().rsplit("/", 1)[1]
+
+        job, status = run_sat_job(alice_api, nome_arquivo=name, nome_filtro="99999999")
+
+        assert status["status"] == "FAILED"
+        assert job.error_category == "timeout"
+        assert status["error"].startswith("Tempo esgotado esperando o portal do SAT")
+        assert "Documento em processamento" in artifacts(job)["falha_pagina.html"].decode()
+
     def test_no_browser_process_outlives_the_jobs(self, browser_workers, alice_api):
         name = invoice_in_storage().rsplit("/", 1)[1]
         run_sat_job(alice_api, nome_arquivo=name)

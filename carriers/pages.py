@@ -6,7 +6,7 @@ AutomationError the page object names (e.g. CarrierAuthError for a refused login
 """
 
 from django.conf import settings
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
@@ -15,6 +15,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from carriers.browser import Browser
 from carriers.invoices import InvoiceRequest
 from jobs.automation import AutomationError
+
+# How chromedriver words a node of a document that is no longer there, when it does not say "stale".
+DETACHED_NODE_ERRORS = ("does not belong to the document", "No node with given id")
 
 
 class Page:
@@ -54,7 +57,25 @@ class Page:
         """Click something that loads a new page, and wait until the old one is gone."""
         current = self.find(By.TAG_NAME, "html")
         self.click(by, value)
-        self.wait.until(ec.staleness_of(current))
+        self.wait.until(lambda _driver: self.gone(current))
+
+    @staticmethod
+    def gone(element: WebElement) -> bool:
+        """Whether `element` has left the document (Selenium's staleness_of, made robust).
+
+        While the old document is being torn down, chromedriver sometimes answers with an "unknown
+        error: Node with given id does not belong to the document" (or no such element) instead of
+        a stale element reference; all three mean the page is gone.
+        """
+        try:
+            element.is_enabled()
+        except (StaleElementReferenceException, NoSuchElementException):
+            return True
+        except WebDriverException as exc:
+            if any(sign in (exc.msg or "") for sign in DETACHED_NODE_ERRORS):
+                return True
+            raise
+        return False
 
     def raise_if_alert(self, css: str, error: type[AutomationError]) -> None:
         """Turn the portal's own error message (if shown) into `error`, quoting the portal."""

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts import services
 from project.seed import SeedAPIView, StrictCharField, StrictSerializer
@@ -79,3 +80,19 @@ class AuthTokenApi(SeedAPIView):
         remaining = datetime.fromtimestamp(token["exp"], tz=UTC) - datetime.now(tz=UTC)
         return Response({"token": str(token), "expires_in": max(0, int(remaining.total_seconds() // 60)),
                          "message": "Token atual"})
+
+
+class WsTicketApi(APIView):
+    """A single-use ticket for opening /ws/notifications or /events/logs without putting the
+    access token in a URL: `?ticket=<ticket>` within `expires_in` seconds, once."""
+
+    @extend_schema(
+        operation_id="ws_ticket_create", request=None, tags=["auth"],
+        responses={201: inline_serializer("WsTicket", {
+            "ticket": serializers.CharField(),
+            "expires_in": serializers.IntegerField(help_text="Segundos para usar o ticket."),
+        })},
+    )
+    def post(self, request):
+        ticket, lifetime = services.ws_ticket_issue(user=request.user)
+        return Response({"ticket": ticket, "expires_in": lifetime}, status=201)

@@ -1,3 +1,5 @@
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,6 +10,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.authentication import INTEGRATION_CLAIM
 from accounts.models import IntegrationToken, User
+from jobs.queues import redis_connection
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,26 @@ def tokens_flush_expired() -> None:
     """Drop expired refresh tokens from simplejwt's outstanding/blacklist tables."""
     call_command("flushexpiredtokens", verbosity=0)
     IntegrationToken.objects.filter(expires_at__lt=timezone.now()).delete()
+
+
+def ws_ticket_issue(*, user: User) -> tuple[str, int]:
+    """A single-use ticket that opens one websocket (or SSE stream) as `user` within
+    WS_TICKET_SECONDS; returns it with its lifetime. Only its hash is kept, in Redis."""
+    ticket = secrets.token_urlsafe(32)
+    lifetime = settings.WS_TICKET_SECONDS
+    redis_connection().set(_ws_ticket_key(ticket), user.pk, ex=lifetime)
+    return ticket, lifetime
+
+
+def ws_ticket_redeem(*, ticket: str) -> User | None:
+    """The active user the ticket was issued to, once; None for unknown, used or expired tickets."""
+    if not ticket or len(ticket) > 100:
+        return None
+    user_id = redis_connection().getdel(_ws_ticket_key(ticket))
+    if user_id is None:
+        return None
+    return User.objects.filter(pk=int(user_id), is_active=True).first()
+
+
+def _ws_ticket_key(ticket: str) -> str:
+    return "wsticket:" + hashlib.sha256(ticket.encode()).hexdigest()

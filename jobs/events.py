@@ -1,18 +1,19 @@
-"""The one place that talks to the channel layer about jobs.
+"""Job notifications on the channel layer, built here and sent through project.live.
 
-Producers (the web process, rq workers) call these functions; consumers subscribe to the groups
-`jobs` (every job) and `job.<id>` (one job). Publishing is best effort: a job never fails because
-Redis could not carry a notification; the database stays the record.
+Producers (the web process, rq workers) call these functions; consumers listen on the groups
+`jobs` (every job) and `job.<id>` (one job). Each job is one coalesced stream: its state
+(`job.update`) keeps only the newest copy within a window, its log lines (`job.log`) all go, so a
+job sends at most ~10 channel-layer messages a second however fast it reports. Publishing is best
+effort: a job never fails because Redis could not carry a notification.
 """
 
-import logging
+from django.utils import timezone
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
-logger = logging.getLogger(__name__)
+from project import live
 
 ALL_JOBS_GROUP = "jobs"
+UPDATE = "job.update"
+LOG = "job.log"
 
 
 def job_group(job_id) -> str:
@@ -21,43 +22,36 @@ def job_group(job_id) -> str:
 
 def job_created_publish(job) -> None:
     """A new job: only the `jobs` group, since nobody can be subscribed to an id just made."""
-    _publish(job.id, _update_event(job), groups=(ALL_JOBS_GROUP,))
+    live.publish((ALL_JOBS_GROUP,), {**_update_event(job), "created": True})
 
 
 def job_update_publish(job) -> None:
-    _publish(job.id, _update_event(job))
+    _publish(job, _update_event(job))
 
 
 def job_log_publish(job, level: str, message: str) -> None:
-    _publish(job.id, {
-        "type": "job.log",
+    _publish(job, {
+        "type": LOG,
         "job_id": str(job.id),
         "owner_id": job.owner_id,
         "operadora": job.kind,
         "level": level,
         "message": message,
+        "timestamp": timezone.now().isoformat(),
     })
 
 
 def _update_event(job) -> dict:
     return {
-        "type": "job.update",
+        "type": UPDATE,
         "job_id": str(job.id),
         "owner_id": job.owner_id,
         "data": {"status": job.status, "progress": job.progress, "operadora": job.kind},
     }
 
 
-def _publish(job_id, event: dict, groups: tuple[str, ...] | None = None) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(_group_send)(layer, groups or (job_group(job_id), ALL_JOBS_GROUP), event)
-    except Exception:  # noqa: BLE001 - notifications must never break the job itself
-        logger.warning("Could not publish %s for job %s", event["type"], job_id, exc_info=True)
-
-
-async def _group_send(layer, groups: tuple[str, ...], event: dict) -> None:
-    for group in groups:
-        await layer.group_send(group, event)
+def _publish(job, event: dict) -> None:
+    live.publish(
+        (job_group(job.id), ALL_JOBS_GROUP), event,
+        stream=f"job:{job.id}", latest_only=frozenset({UPDATE}),
+    )

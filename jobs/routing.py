@@ -1,3 +1,9 @@
 """Websocket routes of the jobs app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from jobs.consumers import NotificationsConsumer
+
+websocket_urlpatterns = [
+    path("ws/notifications", NotificationsConsumer.as_asgi()),
+]

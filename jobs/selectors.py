@@ -17,6 +17,11 @@ def job_list(*, user, status: str | None = None, kind: str | None = None) -> Que
     return jobs
 
 
+def job_visible(*, user, owner_id) -> bool:
+    """Whether `user` may see a job owned by `owner_id`: the rule job_list applies, for one event."""
+    return user.is_staff or (owner_id is not None and owner_id == user.pk)
+
+
 def job_get(*, user, job_id: str) -> Job | None:
     """The job with this id if `user` may see it; None for unknown ids and malformed ones alike."""
     try:
@@ -33,3 +38,13 @@ def job_counts() -> dict[str, int]:
         active=Count("id", filter=Q(status=JobStatus.RUNNING)),
     )
     return {"jobs_pending": counts["pending"], "jobs_active": counts["active"]}
+
+
+async def job_status_counts() -> dict[str, int]:
+    """The /events/logs system_status figures: queued, running, and finished jobs still kept."""
+    counts = await Job.objects.aaggregate(
+        pending=Count("id", filter=Q(status=JobStatus.PENDING)),
+        active=Count("id", filter=Q(status=JobStatus.RUNNING)),
+        done=Count("id", filter=Q(status__in=Job.FINISHED)),
+    )
+    return {"jobs_pending": counts["pending"], "jobs_active": counts["active"], "jobs_done": counts["done"]}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs import api
+from jobs import api, sse
 
 # Seed-compatible routes (seed 003 §4): no trailing slashes, exact paths.
 seed_urlpatterns = [
@@ -9,6 +9,7 @@ seed_urlpatterns = [
     path("executar/<str:operadora>", api.CarrierJobCreateApi.as_view(), name="executar-operadora"),
     path("status/<str:job_id>", api.JobStatusApi.as_view(), name="job-status"),
     path("jobs", api.JobListApi.as_view(), name="job-list"),
+    path("events/logs", sse.events_logs, name="events-logs"),
 ]
 
 api_v1_urlpatterns = [

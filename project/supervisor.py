@@ -76,7 +76,7 @@ class Supervisor:
         application = "project.asgi:application"
         # daphne adopts an inherited socket as IPv4 only: an IPv6 address gets one process.
         if count <= 1 or ":" in host:
-            self.start("web", [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), application], env)
+            self.start("web", [PYTHON, "-m", "project.web", "-b", host, "-p", str(port), application], env)
             return
         for number in range(1, count + 1):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
@@ -86,7 +86,7 @@ class Supervisor:
                 listener.listen(1024)
                 fd = listener.fileno()
                 self.children[f"web-{number}"] = subprocess.Popen(
-                    [PYTHON, "-m", "daphne", "--fd", str(fd), application],
+                    [PYTHON, "-m", "project.web", "--fd", str(fd), application],
                     env=env, cwd=BASE_DIR, start_new_session=True, pass_fds=(fd,),
                 )
 

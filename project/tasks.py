@@ -4,11 +4,14 @@ import functools
 
 from django.db import close_old_connections, connection
 
+from project import live
+
 
 def database_task(function):
     """Drop a database connection that the server closed or that outlived CONN_MAX_AGE, before
     and after the task, as Django does around each request: a worker that runs tasks in its own
-    process lives for days."""
+    process lives for days. Live notifications still pending leave before the task returns (a
+    forked work-horse exits right after)."""
 
     @functools.wraps(function)
     def task(*args, **kwargs):
@@ -16,6 +19,7 @@ def database_task(function):
         try:
             return function(*args, **kwargs)
         finally:
+            live.flush()
             _close_old_connections()
 
     return task

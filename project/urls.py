@@ -12,6 +12,7 @@ from jobs.urls import seed_urlpatterns as jobs_seed
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="v1-token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="v1-token-refresh"),
+    path("ws-tickets/", accounts_api.WsTicketApi.as_view(), name="v1-ws-ticket"),
     *jobs_v1,
 ]
 

@@ -3,6 +3,7 @@ real outside parts the integration tests need: rq workers and a fake processo AP
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -153,3 +154,54 @@ def workers(worker_env):
     processes = WorkerProcesses(worker_env)
     yield processes
     processes.stop_all()
+
+
+class AsgiServer:
+    """The application served by daphne (python -m project.web) in a process of its own, as in
+    production: HTTP, websockets and SSE, against the test database and Redis."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.access_log = log_dir / "access.log"
+        self.output = log_dir / "daphne.log"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        with open(self.output, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "project.web", "-b", "127.0.0.1", "-p", str(self.port),
+                 "--access-log", str(self.access_log), "project.asgi:application"],
+                env=env, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self._wait_until_up()
+
+    def _wait_until_up(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited at start: {self.output.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"daphne did not listen within {timeout} s")
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def asgi_server(worker_env, tmp_path_factory):
+    """One daphne for the session; tests that use it need committed data (transaction=True)."""
+    env = {**worker_env, "SSE_STATUS_SECONDS": "1", "SSE_HEARTBEAT_SECONDS": "2"}
+    server = AsgiServer(env, tmp_path_factory.mktemp("daphne"))
+    yield server
+    server.stop()

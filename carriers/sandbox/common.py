@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 DEMO_LOGIN = "cliente@empresa.com.br"
 DEMO_PASSWORD = "sandbox123"
@@ -89,6 +89,14 @@ def invoices_of(carrier: str, account: Account, filtro: str = "", cnpj: str = ""
     return [Invoice(carrier, f, account.cnpj, account.holder, month) for f in filtros for month in MONTHS]
 
 
+def invoice_get(carrier: str, account: Account, filtro: str, reference: str) -> Invoice:
+    """One invoice of the account by contract and month; 404 when there is none."""
+    for invoice in invoices_of(carrier, account, filtro):
+        if invoice.reference == reference:
+            return invoice
+    raise Http404("Fatura não encontrada")
+
+
 def invoice_file_response(invoice: Invoice) -> HttpResponse:
     """The invoice as a download; filtro 55555555 gets an HTML error page dressed as the file."""
     if invoice.filtro == NOT_PDF_FILTRO:
@@ -153,6 +161,12 @@ def session_login(request: HttpRequest, carrier: str) -> str | None:
         return request.get_signed_cookie(_cookie(carrier), salt=_cookie(carrier), max_age=SESSION_MAX_AGE)
     except (KeyError, signing.BadSignature):
         return None
+
+
+def session_account(request: HttpRequest, carrier: str, accounts: dict[str, Account]) -> Account | None:
+    """The signed-in sandbox account of `carrier`, or None."""
+    login_value = session_login(request, carrier)
+    return accounts.get(login_value) if login_value else None
 
 
 def session_start(response: HttpResponse, carrier: str, login: str) -> HttpResponse:

@@ -14,7 +14,7 @@ The newest invoice of contract 99999999 stays "gerando" (being generated) foreve
 import asyncio
 import json
 
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -37,7 +37,7 @@ def login_page(request):
 
 
 def dashboard(request):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:digitalnet-login"))
     template = ("sandbox/digitalnet/painel_v2.html" if account.login == common.LAYOUT_LOGIN
@@ -64,7 +64,7 @@ def session(request):
 
 @require_GET
 def invoices(request):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return JsonResponse({"erro": "Sessão expirada."}, status=401)
     return JsonResponse({"faturas": [
@@ -78,10 +78,10 @@ def invoices(request):
 @csrf_exempt
 @require_POST
 async def prepare(request, filtro: str, reference: str):
-    account = _account(request)  # a signed cookie only: no database in this async view
+    account = common.session_account(request, CARRIER, ACCOUNTS)  # a signed cookie only: no database in this async view
     if account is None:
         return JsonResponse({"erro": "Sessão expirada."}, status=401)
-    invoice = _invoice(account, filtro, reference)
+    invoice = common.invoice_get(CARRIER, account, filtro, reference)
     if _being_generated(invoice):
         return JsonResponse({"erro": "A fatura ainda está sendo gerada."}, status=409)
     await asyncio.sleep(PREPARE_SECONDS)
@@ -89,10 +89,10 @@ async def prepare(request, filtro: str, reference: str):
 
 
 def invoice_file(request, filtro: str, reference: str):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:digitalnet-login"))
-    return common.invoice_file_response(_invoice(account, filtro, reference))
+    return common.invoice_file_response(common.invoice_get(CARRIER, account, filtro, reference))
 
 
 def logout(request):
@@ -111,16 +111,6 @@ urlpatterns = [
 ]
 
 
-def _account(request):
-    login_value = common.session_login(request, CARRIER)
-    return ACCOUNTS.get(login_value) if login_value else None
-
-
-def _invoice(account, filtro: str, reference: str):
-    for invoice in common.invoices_of(CARRIER, account, filtro):
-        if invoice.reference == reference:
-            return invoice
-    raise Http404("Fatura não encontrada")
 
 
 def _being_generated(invoice) -> bool:

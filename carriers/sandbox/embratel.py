@@ -41,7 +41,7 @@ def login(request):
 
 
 def search(request):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:embratel-login"))
     template = ("sandbox/embratel/pesquisa_v2.html" if account.login == common.LAYOUT_LOGIN
@@ -52,7 +52,7 @@ def search(request):
 @require_GET
 async def search_results(request):
     """What the search page polls; each poll takes a while, like the real portal's search."""
-    account = _account(request)  # a signed cookie only: no database in this async view
+    account = common.session_account(request, CARRIER, ACCOUNTS)  # a signed cookie only: no database in this async view
     if account is None:
         return JsonResponse({"erro": "Sessão expirada."}, status=401)
     contract = request.GET.get("contrato", "").strip()
@@ -70,7 +70,7 @@ async def search_results(request):
 @csrf_exempt
 @require_POST
 def invoice_file(request):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:embratel-login"))
     contract, reference = request.POST.get("contrato", ""), request.POST.get("competencia", "")
@@ -92,8 +92,3 @@ urlpatterns = [
     path("embratel/pesquisa/resultados", search_results, name="embratel-search-results"),
     path("embratel/faturas/download", invoice_file, name="embratel-invoice-file"),
 ]
-
-
-def _account(request):
-    login_value = common.session_login(request, CARRIER)
-    return ACCOUNTS.get(login_value) if login_value else None

@@ -40,7 +40,7 @@ def login(request):
 
 
 def invoices(request):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:oi-login"))
     contract = request.GET.get("contrato", "")
@@ -57,7 +57,7 @@ def invoices(request):
 
 
 def invoice_file(request, filtro: str, reference: str):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:oi-login"))
     for invoice in common.invoices_of(CARRIER, account, filtro):
@@ -77,8 +77,3 @@ urlpatterns = [
     path("oi/faturas", invoices, name="oi-invoices"),
     path("oi/faturas/<str:filtro>/<str:reference>.pdf", invoice_file, name="oi-invoice-file"),
 ]
-
-
-def _account(request):
-    login_value = common.session_login(request, CARRIER)
-    return ACCOUNTS.get(login_value) if login_value else None

@@ -10,7 +10,7 @@ contract's invoices, and a second copy ("2ª via") that is prepared before it ca
 import asyncio
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -41,7 +41,7 @@ def login(request):
 
 
 def invoices(request):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:vivo-login"))
     every = sorted(common.invoices_of(CARRIER, account, cnpj=request.GET.get("cnpj", "")),
@@ -56,10 +56,10 @@ def invoices(request):
 
 async def second_copy(request, filtro: str, reference: str):
     """The page that 'prepares' the second copy; the link appears once it is ready (never for 99999999)."""
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:vivo-login"))
-    invoice = _invoice(account, filtro, reference)
+    invoice = common.invoice_get(CARRIER, account, filtro, reference)
     await asyncio.sleep(0.2)
     return render(request, "sandbox/vivo/segunda_via.html", {
         "invoice": invoice, "ready_after_ms": int(PREPARE_SECONDS * 1000),
@@ -68,10 +68,10 @@ async def second_copy(request, filtro: str, reference: str):
 
 
 def invoice_file(request, filtro: str, reference: str):
-    account = _account(request)
+    account = common.session_account(request, CARRIER, ACCOUNTS)
     if account is None:
         return HttpResponseRedirect(reverse("sandbox:vivo-login"))
-    return common.invoice_file_response(_invoice(account, filtro, reference))
+    return common.invoice_file_response(common.invoice_get(CARRIER, account, filtro, reference))
 
 
 def logout(request):
@@ -87,15 +87,3 @@ urlpatterns = [
     path("vivo/segunda-via/<str:filtro>/<str:reference>.pdf", invoice_file, name="vivo-invoice-file"),
     path("vivo/segunda-via/<str:filtro>/<str:reference>", second_copy, name="vivo-second-copy"),
 ]
-
-
-def _account(request):
-    login_value = common.session_login(request, CARRIER)
-    return ACCOUNTS.get(login_value) if login_value else None
-
-
-def _invoice(account, filtro: str, reference: str):
-    for invoice in common.invoices_of(CARRIER, account, filtro):
-        if invoice.reference == reference:
-            return invoice
-    raise Http404("Fatura não encontrada")

@@ -151,6 +151,19 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --- Live updates: /ws/notifications, /events/logs and the dashboard pages ------------------
+# One job sends at most one channel-layer message per window (project/live.py): ~10 a second.
+LIVE_COALESCE_SECONDS = 0.1
+# /events/logs: a system_status message every SSE_STATUS_SECONDS, a heartbeat comment every
+# SSE_HEARTBEAT_SECONDS so that proxies keep the stream open.
+SSE_STATUS_SECONDS = env_int("SSE_STATUS_SECONDS", 5, minimum=1)
+SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 15, minimum=1)
+# The seed's /events/logs needs no authentication; here it does (a JWT in ?token=, a ticket or
+# the staff session) unless EVENTS_LOGS_ANONYMOUS=1 restores the seed's open stream.
+EVENTS_LOGS_ANONYMOUS = env_bool("EVENTS_LOGS_ANONYMOUS", False)
+# A websocket ticket (POST /api/v1/ws-tickets/) is good for one connection within this time.
+WS_TICKET_SECONDS = env_int("WS_TICKET_SECONDS", 30, minimum=1)
+
 # --- Jobs -----------------------------------------------------------------------------------
 RPA_MAX_CONCURRENCY = env_int("RPA_MAX_CONCURRENCY", 5, minimum=1)
 RPA_JOB_TIMEOUT = RQ_QUEUES["rpa"]["DEFAULT_TIMEOUT"]

@@ -5,6 +5,7 @@ from channels.layers import get_channel_layer
 
 from jobs.events import job_group
 from jobs.models import Job
+from project import live
 
 DEMO = {"login": "cliente@empresa.com.br", "senha": "sandbox123", "cnpj": "12.345.678/0001-95"}
 
@@ -39,6 +40,7 @@ class JobEvents:
         async_to_sync(self.layer.group_add)(job_group(job_id), self.channel)
 
     def collect_until_finished(self, timeout: float = 30.0) -> list[dict]:
+        """The job's events in order (coalesced batches unpacked) until it finishes."""
         events = []
 
         async def receive_all():
@@ -51,8 +53,9 @@ class JobEvents:
                     event = await asyncio.wait_for(self.layer.receive(self.channel), timeout=remaining)
                 except TimeoutError:
                     break
-                events.append(event)
-                if event["type"] == "job.update" and event["data"]["status"] in ("COMPLETED", "FAILED"):
+                unpacked = event["messages"] if event["type"] == live.BATCH_TYPE else [event]
+                events.extend(unpacked)
+                if any(e["type"] == "job.update" and e["data"]["status"] in ("COMPLETED", "FAILED") for e in unpacked):
                     return
 
         async_to_sync(receive_all)()

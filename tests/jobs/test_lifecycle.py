@@ -141,7 +141,7 @@ def test_a_new_job_is_announced_to_the_jobs_group(alice):
     finally:
         async_to_sync(layer.group_discard)(events.ALL_JOBS_GROUP, channel)
     assert event == {
-        "type": "job.update", "job_id": str(job.id), "owner_id": alice.id,
+        "type": "job.update", "job_id": str(job.id), "owner_id": alice.id, "created": True,
         "data": {"status": "PENDING", "progress": 0, "operadora": "VIVO"},
     }
 

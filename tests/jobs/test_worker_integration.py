@@ -27,7 +27,10 @@ def test_a_job_runs_end_to_end_through_the_seed_routes(module_workers, alice_api
     progress = [e["data"]["progress"] for e in updates if e["type"] == "job.update"]
     assert seen_statuses[0] in ("PENDING", "RUNNING")
     assert _dedupe(statuses) == ["RUNNING", "COMPLETED"]
-    assert _dedupe(progress) == [0, 30, 60, 90, 95, 100]
+    # Updates within 0.1 s of each other are coalesced to the newest (project/live.py); the ones
+    # half a second apart all arrive.
+    assert progress == sorted(progress)
+    assert {30, 60, 100} <= set(progress) <= {0, 30, 60, 90, 95, 100}
     assert final["status"] == "COMPLETED"
     assert final["progress"] == 100
     assert final["result"] == "faturas/oi_202401.pdf"

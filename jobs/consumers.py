@@ -1,0 +1,166 @@
+"""/ws/notifications (seed 003 §4.3.2, seed 004): live job updates and a person's notifications.
+
+The handshake needs a user (accounts/websocket_auth.py): a JWT in ?token=, a ticket, or the
+staff session; anyone else is refused before the socket opens. Then the client sends
+
+    {"action": "subscribe" | "unsubscribe", "job_id": "<uuid>" | "*"}
+
+"*" stands for every job the user may see (what the dashboard's lists use). Frames sent:
+`job_update` {type, job_id, data: {status, progress, operadora}} and `log` {type, job_id, level,
+message, …} for the jobs subscribed to; `subscribed` / `unsubscribed` acknowledgements (a
+subscription to one job starts with its current state); the seller bot's notifications
+(`bot_task_started`, …) addressed to the user; and `error` {type, detail} for a frame it cannot
+act on — the connection stays open.
+"""
+
+import json
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from jobs import events, selectors
+from project import live
+
+ALL_JOBS = "*"
+# Frames longer than this are refused unread: every message a client may send is tiny.
+MAX_FRAME_CHARS = 4096
+MAX_SUBSCRIPTIONS = 200
+BOT_NOTIFICATION_TYPES = frozenset({
+    "bot_task_started", "bot_task_completed", "bot_task_failed", "bot_worker_started", "bot_worker_stopped",
+})
+
+
+class NotificationsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close()  # before accept(): the handshake is refused (HTTP 403)
+            return
+        self.user = user
+        self.job_ids: set[str] = set()
+        self.all_jobs = False
+        await self.channel_layer.group_add(live.user_group(user.pk), self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "connection", "message": "Conectado às notificações em tempo real"})
+
+    async def disconnect(self, code):
+        if not hasattr(self, "user"):
+            return
+        groups = [live.user_group(self.user.pk), *(events.job_group(job_id) for job_id in self.job_ids)]
+        if self.all_jobs:
+            groups.append(events.ALL_JOBS_GROUP)
+        for group in groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- what the client sends -----------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            return await self.error("Envie mensagens de texto em JSON, não binárias.")
+        if len(text_data) > MAX_FRAME_CHARS:
+            return await self.error(f"Mensagem grande demais: o limite é de {MAX_FRAME_CHARS} caracteres.")
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            return await self.error("Mensagem não é um JSON válido.")
+        if not isinstance(content, dict):
+            return await self.error('Envie um objeto JSON: {"action": "subscribe", "job_id": "…"}.')
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action")
+        if action not in ("subscribe", "unsubscribe"):
+            return await self.error(f"Ação desconhecida: {action!r}. Use 'subscribe' ou 'unsubscribe'.")
+        job_id = content.get("job_id")
+        if job_id == ALL_JOBS:
+            return await (self.subscribe_all() if action == "subscribe" else self.unsubscribe_all())
+        if not isinstance(job_id, str) or not _is_uuid(job_id):
+            return await self.error(f"job_id inválido: {job_id!r}. Informe o id (UUID) de um job ou \"*\".")
+        job_id = str(UUID(job_id))
+        await (self.subscribe(job_id) if action == "subscribe" else self.unsubscribe(job_id))
+
+    async def subscribe(self, job_id: str) -> None:
+        if job_id not in self.job_ids and len(self.job_ids) >= MAX_SUBSCRIPTIONS:
+            return await self.error(f"Limite de {MAX_SUBSCRIPTIONS} inscrições por conexão atingido.")
+        state = await _job_state(self.user, job_id)
+        if state is None:
+            return await self.error("Job não encontrado", job_id=job_id)
+        if job_id not in self.job_ids and not self.all_jobs:
+            await self.channel_layer.group_add(events.job_group(job_id), self.channel_name)
+        self.job_ids.add(job_id)
+        await self.send_json({"type": "subscribed", "job_id": job_id})
+        await self.send_json({"type": "job_update", "job_id": job_id, "data": state})
+
+    async def unsubscribe(self, job_id: str) -> None:
+        if job_id in self.job_ids:
+            self.job_ids.discard(job_id)
+            if not self.all_jobs:
+                await self.channel_layer.group_discard(events.job_group(job_id), self.channel_name)
+        await self.send_json({"type": "unsubscribed", "job_id": job_id})
+
+    async def subscribe_all(self) -> None:
+        # One membership at a time, so no event arrives twice: `jobs` covers every job group.
+        if not self.all_jobs:
+            self.all_jobs = True
+            await self.channel_layer.group_add(events.ALL_JOBS_GROUP, self.channel_name)
+            for job_id in self.job_ids:
+                await self.channel_layer.group_discard(events.job_group(job_id), self.channel_name)
+        await self.send_json({"type": "subscribed", "job_id": ALL_JOBS})
+
+    async def unsubscribe_all(self) -> None:
+        if self.all_jobs:
+            for job_id in self.job_ids:
+                await self.channel_layer.group_add(events.job_group(job_id), self.channel_name)
+            await self.channel_layer.group_discard(events.ALL_JOBS_GROUP, self.channel_name)
+            self.all_jobs = False
+        await self.send_json({"type": "unsubscribed", "job_id": ALL_JOBS})
+
+    async def error(self, detail: str, **extra) -> None:
+        await self.send_json({"type": "error", "detail": detail, **extra})
+
+    # --- what the channel layer brings ---------------------------------------------------------
+
+    async def live_batch(self, event):
+        for message in event["messages"]:
+            handler = {events.UPDATE: self.job_update, events.LOG: self.job_log}.get(message.get("type"))
+            if handler:
+                await handler(message)
+
+    async def job_update(self, event):
+        if self.wants(event):
+            await self.send_json({"type": "job_update", "job_id": event["job_id"], "data": event["data"],
+                                  **({"created": True} if event.get("created") else {})})
+
+    async def job_log(self, event):
+        if self.wants(event):
+            await self.send_json({
+                "type": "log", "job_id": event["job_id"], "level": event["level"], "message": event["message"],
+                "operadora": event.get("operadora"), "timestamp": event.get("timestamp"),
+            })
+
+    async def user_notification(self, event):
+        notification = event["notification"]
+        if notification.get("type") in BOT_NOTIFICATION_TYPES:
+            await self.send_json(notification)
+
+    def wants(self, event) -> bool:
+        if self.all_jobs:
+            return selectors.job_visible(user=self.user, owner_id=event.get("owner_id"))
+        return event["job_id"] in self.job_ids
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@database_sync_to_async
+def _job_state(user, job_id: str) -> dict | None:
+    job = selectors.job_list(user=user).filter(pk=job_id).values("status", "progress", "kind").first()
+    if job is None:
+        return None
+    return {"status": job["status"], "progress": job["progress"], "operadora": job["kind"]}

@@ -136,7 +136,7 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         if self.wants(event):
             await self.send_json({
                 "type": "log", "job_id": event["job_id"], "level": event["level"], "message": event["message"],
-                "operadora": event.get("operadora"), "timestamp": event.get("timestamp"),
+                "operadora": event.get("operadora"), "timestamp": event.get("timestamp"), "id": event.get("id"),
             })
 
     async def user_notification(self, event):

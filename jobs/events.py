@@ -29,9 +29,10 @@ def job_update_publish(job) -> None:
     _publish(job, _update_event(job))
 
 
-def job_log_publish(job, level: str, message: str) -> None:
+def job_log_publish(job, level: str, message: str, *, log_id: int | None = None) -> None:
     _publish(job, {
         "type": LOG,
+        "id": log_id,
         "job_id": str(job.id),
         "owner_id": job.owner_id,
         "operadora": job.kind,

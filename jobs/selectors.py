@@ -1,11 +1,21 @@
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq import Worker
 
 from jobs.models import Job, JobStatus
+from jobs.queues import RPA_QUEUE, queue, redis_connection
 
 
-def job_list(*, user, status: str | None = None, kind: str | None = None) -> QuerySet[Job]:
+def job_list(*, user, status: str | None = None, kind: str | None = None,
+             created_from: date | None = None, created_to: date | None = None) -> QuerySet[Job]:
     """Jobs `user` may see, newest first: staff see every job, others their own."""
     jobs = Job.objects.defer("secrets").order_by("-created_at")
     if not user.is_staff:
@@ -14,6 +24,10 @@ def job_list(*, user, status: str | None = None, kind: str | None = None) -> Que
         jobs = jobs.filter(status=status)
     if kind:
         jobs = jobs.filter(kind=kind)
+    if created_from:
+        jobs = jobs.filter(created_at__date__gte=created_from)
+    if created_to:
+        jobs = jobs.filter(created_at__date__lte=created_to)
     return jobs
 
 
@@ -48,3 +62,71 @@ async def job_status_counts() -> dict[str, int]:
         done=Count("id", filter=Q(status__in=Job.FINISHED)),
     )
     return {"jobs_pending": counts["pending"], "jobs_active": counts["active"], "jobs_done": counts["done"]}
+
+
+
+# --- dashboard pages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    queue_depth: int | None  # None: Redis did not answer
+    workers_alive: int | None
+    running: list[Job]
+    pending: int
+    completed_24h: int
+    failed_24h: int
+    per_hour: list[dict]
+
+
+def overview_get(*, now: datetime | None = None) -> Overview:
+    now = now or timezone.now()
+    since = now - timedelta(hours=24)
+    counts = Job.objects.aggregate(
+        pending=Count("id", filter=Q(status=JobStatus.PENDING)),
+        completed=Count("id", filter=Q(status=JobStatus.COMPLETED, completed_at__gte=since)),
+        failed=Count("id", filter=Q(status=JobStatus.FAILED, completed_at__gte=since)),
+    )
+    depth, workers = _queue_figures()
+    running = list(Job.objects.defer("secrets").filter(status=JobStatus.RUNNING).order_by("started_at")[:20])
+    return Overview(
+        queue_depth=depth, workers_alive=workers, running=running, pending=counts["pending"],
+        completed_24h=counts["completed"], failed_24h=counts["failed"], per_hour=jobs_per_hour(now=now),
+    )
+
+
+def jobs_per_hour(*, now: datetime, hours: int = 24) -> list[dict]:
+    """Jobs created in each of the last `hours` hours (local time), by their status now."""
+    tz = timezone.get_current_timezone()
+    last_hour = timezone.localtime(now, tz).replace(minute=0, second=0, microsecond=0)
+    first_hour = last_hour - timedelta(hours=hours - 1)
+    rows = (
+        Job.objects.filter(created_at__gte=first_hour)
+        .annotate(hour=TruncHour("created_at", tzinfo=tz))
+        .values("hour", "status")
+        .annotate(n=Count("id"))
+    )
+    counts = {(timezone.localtime(row["hour"], tz), row["status"]): row["n"] for row in rows}
+    buckets = []
+    for offset in range(hours):
+        hour = first_hour + timedelta(hours=offset)
+        by_status = {status: counts.get((hour, status), 0) for status in JobStatus.values}
+        buckets.append({"hour": hour, "total": sum(by_status.values()), **by_status})
+    return buckets
+
+
+def job_result_file(job: Job) -> str | None:
+    """The stored file a completed job produced (an invoice), if it is still in storage."""
+    if job.status != JobStatus.COMPLETED or not job.result or " " in job.result:
+        return None
+    try:
+        return job.result if default_storage.exists(job.result) else None
+    except (OSError, SuspiciousFileOperation):  # not a storage path after all
+        return None
+
+
+def _queue_figures() -> tuple[int | None, int | None]:
+    try:
+        return queue(RPA_QUEUE).count, Worker.count(connection=redis_connection())
+    except RedisError:
+        return None, None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs import api, sse
+from jobs import api, sse, views
 
 # Seed-compatible routes (seed 003 §4): no trailing slashes, exact paths.
 seed_urlpatterns = [
@@ -15,4 +15,17 @@ seed_urlpatterns = [
 api_v1_urlpatterns = [
     path("jobs/", api.JobListCreateApiV1.as_view(), name="v1-job-list"),
     path("jobs/<uuid:pk>/", api.JobDetailApiV1.as_view(), name="v1-job-detail"),
+]
+
+# Staff dashboard pages, under /painel/.
+dashboard_urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("jobs/", views.job_list, name="job-list"),
+    path("jobs/novo/<str:kind>/", views.job_new, name="job-new"),
+    path("jobs/<uuid:job_id>/", views.job_detail, name="job-detail"),
+    path("jobs/<uuid:job_id>/estado.json", views.job_state, name="job-state"),
+    path("jobs/<uuid:job_id>/linha", views.job_row, name="job-row"),
+    path("jobs/<uuid:job_id>/repetir", views.job_retry, name="job-retry"),
+    path("jobs/<uuid:job_id>/resultado", views.job_result, name="job-result"),
+    path("jobs/<uuid:job_id>/artefatos/<int:artifact_id>", views.job_artifact, name="job-artifact"),
 ]

@@ -7,6 +7,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import api as accounts_api
 from jobs.urls import api_v1_urlpatterns as jobs_v1
+from jobs.urls import dashboard_urlpatterns
 from jobs.urls import seed_urlpatterns as jobs_seed
 
 api_v1 = [
@@ -27,6 +28,7 @@ urlpatterns = [
     # REST API for new frontends.
     path("api/v1/", include(api_v1)),
     # Staff.
+    path("painel/", include((dashboard_urlpatterns, "dashboard"))),
     path("accounts/", include("accounts.urls")),
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

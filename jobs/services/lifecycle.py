@@ -49,6 +49,18 @@ def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UU
     return job
 
 
+def job_retry(*, job_id: UUID, owner) -> Job:
+    """A new job with a failed job's parameters and portal credentials (the Retry button)."""
+    source = Job.objects.filter(pk=job_id).first()
+    if source is None or source.status != JobStatus.FAILED:
+        raise InvalidTransition("Só um job que falhou pode ser repetido.")
+    job = job_create(
+        kind=source.kind, params=source.params, secrets=source.secrets, owner=owner, processo_id=source.processo_id,
+    )
+    job_log(job_id=job.id, level=JobLog.Level.INFO, message=f"Repetição do job {source.id}, que falhou")
+    return job
+
+
 def job_enqueue(*, job: Job) -> None:
     from jobs.tasks import job_run_retry, job_run_task
 
@@ -97,7 +109,7 @@ def job_log(*, job_id: UUID, level: str, message: str) -> JobLog:
         level = JobLog.Level.INFO
     entry = JobLog.objects.create(job_id=job_id, level=level, message=message[:4000])
     job = Job.objects.only("id", "kind", "owner_id").get(pk=job_id)
-    events.job_log_publish(job, level, entry.message)
+    events.job_log_publish(job, level, entry.message, log_id=entry.id)
     return entry
 
 
@@ -124,10 +136,10 @@ def _finish(job_id: UUID, status: str, **fields) -> Job:
         job = _transition(job_id, status, completed_at=timezone.now(), **fields)
         level = JobLog.Level.INFO if status == JobStatus.COMPLETED else JobLog.Level.ERROR
         message = "Job concluído com sucesso" if status == JobStatus.COMPLETED else f"Job falhou: {job.error}"
-        JobLog.objects.create(job=job, level=level, message=message)
+        entry = JobLog.objects.create(job=job, level=level, message=message)
         if job.processo_id:
             callback_schedule(job=job)
-    events.job_log_publish(job, level, message)
+    events.job_log_publish(job, level, message, log_id=entry.id)
     return job
 
 

@@ -1,0 +1,241 @@
+"""The staff dashboard: overview, jobs list, job detail, new job, retry (server-rendered).
+
+Live parts (static/js/live.js) follow /ws/notifications and fall back to the JSON and fragment
+views below when the socket is refused. Every page needs a staff login; creating and retrying
+jobs also needs the `jobs.add_job` permission, and the buttons are shown only to who has it.
+"""
+
+import logging
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import user_passes_test
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from jobs import selectors
+from jobs.forms import JobFilterForm
+from jobs.kinds import ALL_KINDS, CARRIER_KINDS, SAT_KIND
+from jobs.models import Job, JobArtifact
+from jobs.serializers import payload_serializer_for
+from jobs.services import lifecycle
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 25
+LOG_TAIL = 500
+CREATE_PERMISSION = "jobs.add_job"
+
+staff_required = user_passes_test(lambda user: user.is_active and user.is_staff, login_url="accounts:login")
+
+
+def permission(codename: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(codename):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator
+
+
+@staff_required
+@require_GET
+def overview(request):
+    figures = selectors.overview_get()
+    context = {"overview": figures, "chart": _hourly_chart(figures.per_hour), "nav": "overview"}
+    if request.GET.get("parte") == "numeros":
+        return render(request, "dashboard/_overview_figures.html", context)
+    return render(request, "dashboard/overview.html", context)
+
+
+@staff_required
+@require_GET
+def job_list(request):
+    filters = JobFilterForm(request.GET or None)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    jobs = selectors.job_list(user=request.user, **{k: v for k, v in criteria.items() if v})
+    page = Paginator(jobs.select_related("owner"), PAGE_SIZE).get_page(request.GET.get("pagina"))
+    context = {"filters": filters, "page": page, "nav": "jobs", "query": _query_without_page(request)}
+    if request.GET.get("parte") == "linhas":
+        return render(request, "dashboard/_job_rows.html", context)
+    return render(request, "dashboard/job_list.html", context)
+
+
+@staff_required
+@require_GET
+def job_row(request, job_id):
+    """One row of the jobs list, for a job the list learns of live; 204 if the list's filters
+    (passed along in the query string) leave it out."""
+    job = _visible_job(request, job_id)
+    filters = JobFilterForm(request.GET or None)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    matching = selectors.job_list(user=request.user, **{k: v for k, v in criteria.items() if v}).filter(pk=job.pk)
+    if not matching.exists():
+        return HttpResponse(status=204)
+    return render(request, "dashboard/_job_row.html", {"job": job})
+
+
+@staff_required
+@require_GET
+def job_detail(request, job_id):
+    job = _visible_job(request, job_id)
+    logs = list(job.logs.order_by("-timestamp", "-id")[:LOG_TAIL])[::-1]
+    artifacts = list(job.artifacts.all())
+    callbacks = list(job.callbacks.prefetch_related("attempt_log"))
+    return render(request, "dashboard/job_detail.html", {
+        "job": job, "logs": logs, "last_log_id": logs[-1].id if logs else 0, "nav": "jobs",
+        "artifacts": artifacts, "callbacks": callbacks,
+        "screenshots": [a for a in artifacts if a.name.lower().endswith(".png")],
+        "result_file": selectors.job_result_file(job),
+        "can_retry": job.status == Job.Status.FAILED and request.user.has_perm(CREATE_PERMISSION),
+    })
+
+
+@staff_required
+@require_GET
+def job_state(request, job_id):
+    """The polling fallback of the detail page: state, and log lines after ?depois=<log id>."""
+    job = _visible_job(request, job_id)
+    try:
+        after = int(request.GET.get("depois", 0))
+    except ValueError:
+        return JsonResponse({"detail": "depois deve ser o id (inteiro) da última linha de log recebida."}, status=400)
+    logs = job.logs.filter(id__gt=after).order_by("timestamp", "id")[:LOG_TAIL]
+    return JsonResponse({
+        "job_id": str(job.id),
+        "data": {"status": job.status, "progress": job.progress, "operadora": job.kind},
+        "logs": [{"id": log.id, "level": log.level, "message": log.message, "timestamp": log.timestamp.isoformat()}
+                 for log in logs],
+    })
+
+
+@staff_required
+@permission(CREATE_PERMISSION)
+def job_new(request, kind: str):
+    if kind not in ALL_KINDS:
+        raise Http404(f"Operadora '{kind}' não encontrada")
+    serializer_class = payload_serializer_for(kind)
+    errors, values = {}, {}
+    if request.method == "POST":
+        values = {name: request.POST[name] for name in serializer_class().fields if request.POST.get(name, "") != ""}
+        payload = serializer_class(data=values)
+        if payload.is_valid():
+            params, secrets, processo_id = payload.split()
+            try:
+                job = lifecycle.job_create(
+                    kind=kind, params=params, secrets=secrets, owner=request.user, processo_id=processo_id,
+                )
+            except lifecycle.QueueUnavailable:
+                logger.error("job not created from the dashboard: the rpa queue is unreachable")
+                errors = {"__all__": ["Fila de jobs indisponível no momento; tente novamente em instantes."]}
+            else:
+                messages.success(request, f"Job {kind} criado.")
+                return redirect("dashboard:job-detail", job_id=job.id)
+        else:
+            errors = {name: [str(e) for e in errs] for name, errs in payload.errors.items()}
+    values.pop("senha", None)  # a password is never sent back to the browser
+    return render(request, "dashboard/job_new.html", {
+        "kind": kind, "kinds": ALL_KINDS, "carrier_kinds": CARRIER_KINDS, "sat_kind": SAT_KIND, "nav": "new",
+        "fields": _form_fields(serializer_class(), values, errors), "errors": errors.get("__all__", []),
+    }, status=422 if errors else 200)
+
+
+@staff_required
+@permission(CREATE_PERMISSION)
+@require_POST
+def job_retry(request, job_id):
+    source = _visible_job(request, job_id)
+    try:
+        job = lifecycle.job_retry(job_id=source.id, owner=request.user)
+    except lifecycle.InvalidTransition as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard:job-detail", job_id=source.id)
+    except lifecycle.QueueUnavailable:
+        messages.error(request, "Fila de jobs indisponível no momento; tente novamente em instantes.")
+        return redirect("dashboard:job-detail", job_id=source.id)
+    messages.success(request, f"Nova tentativa criada a partir do job {source.id}.")
+    return redirect("dashboard:job-detail", job_id=job.id)
+
+
+@staff_required
+@require_GET
+def job_artifact(request, job_id, artifact_id: int):
+    """A failure screenshot or page source: staff only, never from a public media URL."""
+    job = _visible_job(request, job_id)
+    artifact = get_object_or_404(JobArtifact, pk=artifact_id, job=job)
+    inline = artifact.name.lower().endswith(".png")
+    return FileResponse(artifact.file.open("rb"), as_attachment=not inline, filename=artifact.name)
+
+
+@staff_required
+@require_GET
+def job_result(request, job_id):
+    job = _visible_job(request, job_id)
+    path = selectors.job_result_file(job)
+    if path is None:
+        raise Http404("Este job não tem arquivo de resultado.")
+    return FileResponse(default_storage.open(path, "rb"), as_attachment=True, filename=path.rsplit("/", 1)[-1])
+
+
+def _visible_job(request, job_id) -> Job:
+    job = selectors.job_list(user=request.user).filter(pk=job_id).select_related("owner").first()
+    if job is None:
+        raise Http404("Job não encontrado")
+    return job
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("pagina", None)
+    query.pop("parte", None)
+    return query.urlencode()
+
+
+CHART_HEIGHT = 160
+CHART_STATUSES = ("COMPLETED", "FAILED", "RUNNING", "PENDING")  # stacked bottom to top
+
+
+def _hourly_chart(per_hour: list[dict]) -> dict:
+    """Stacked bars (SVG coordinates) of jobs per hour by status."""
+    peak = max((bucket["total"] for bucket in per_hour), default=0) or 1
+    bars = []
+    for index, bucket in enumerate(per_hour):
+        top, segments = CHART_HEIGHT, []
+        for status in CHART_STATUSES:
+            height = round(bucket[status] / peak * (CHART_HEIGHT - 10), 1)
+            if height:
+                top -= height
+                segments.append({"status": status.lower(), "y": top, "height": height, "count": bucket[status]})
+        bars.append({"x": index * 30 + 4, "segments": segments, "hour": bucket["hour"], "total": bucket["total"],
+                     "label": index % 3 == 0})
+    return {"bars": bars, "peak": peak, "height": CHART_HEIGHT, "width": len(per_hour) * 30}
+
+
+FIELD_LABELS = {
+    "login": "Login no portal", "senha": "Senha", "filtro": "Filtro / código do cliente", "cnpj": "CNPJ",
+    "processo_id": "Processo (opcional)", "razao": "Razão social", "operadora": "Operadora",
+    "nome_filtro": "Nome do filtro", "unidade": "Unidade", "servico": "Serviço", "dados_sat": "Dados SAT",
+    "nome_arquivo": "Arquivo da fatura", "data_vencimento": "Vencimento (DD/MM/AAAA)",
+}
+
+
+def _form_fields(serializer, values: dict, errors: dict) -> list[dict]:
+    fields = []
+    for name, field in serializer.fields.items():
+        fields.append({
+            "name": name,
+            "label": FIELD_LABELS.get(name, name),
+            "value": values.get(name, ""),
+            "errors": errors.get(name, []),
+            "required": field.required,
+            "type": "password" if name == "senha" else "text",
+            "help": str(field.help_text or ""),
+            "textarea": name == "dados_sat",
+        })
+    return fields

@@ -1,0 +1,256 @@
+/*
+ * Live parts of the dashboard pages.
+ *
+ * Each page says what it is in <main data-live="overview|job-list|job-detail">. The page follows
+ * /ws/notifications (the staff session authenticates it); when the socket closes it reconnects by
+ * itself with growing pauses, and while the socket is refused it polls the server instead. After
+ * every (re)connection the page catches up with what it missed.
+ */
+(function () {
+  "use strict";
+
+  var page = document.querySelector("main.page");
+  var indicator = document.getElementById("live-status");
+  var kind = page && page.dataset.live;
+  if (!kind) {
+    if (indicator) indicator.hidden = true;
+    return;
+  }
+
+  var STATUS_LABELS = { PENDING: "Na fila", RUNNING: "Executando", COMPLETED: "Concluído", FAILED: "Falhou" };
+  var FINISHED = { COMPLETED: true, FAILED: true };
+  var INDICATOR_LABELS = {
+    connecting: "Conectando…", live: "Ao vivo", reconnecting: "Reconectando…", polling: "Atualização periódica",
+  };
+  var POLL_MS = 3000;
+
+  var pages = { "job-detail": jobDetailPage, "job-list": jobListPage, "overview": overviewPage };
+  var current = pages[kind]();
+  var socket = null;
+  var failures = 0;
+  var pollTimer = null;
+
+  connect();
+
+  // --- the connection -------------------------------------------------------------------------
+
+  function connect() {
+    setIndicator(failures ? "reconnecting" : "connecting");
+    var opened = false;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    try {
+      socket = new WebSocket(scheme + location.host + "/ws/notifications");
+    } catch (error) {
+      return retryLater(false);
+    }
+    socket.onopen = function () {
+      opened = true;
+      failures = 0;
+      stopPolling();
+      setIndicator("live");
+      current.subscribe(send);
+      current.catchUp();
+    };
+    socket.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (error) { return; }
+      current.receive(message);
+    };
+    socket.onclose = function () {
+      socket = null;
+      retryLater(opened);
+    };
+  }
+
+  function retryLater(wasOpen) {
+    failures += 1;
+    // Refused twice in a row (server down, proxy without websockets): poll meanwhile.
+    if (!wasOpen && failures >= 2) startPolling();
+    else if (!pollTimer) setIndicator("reconnecting");
+    var pause = Math.min(15000, 500 * Math.pow(2, Math.min(failures, 5))) + Math.random() * 500;
+    setTimeout(connect, pause);
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function startPolling() {
+    if (pollTimer) return;
+    setIndicator("polling");
+    current.catchUp();
+    pollTimer = setInterval(current.catchUp, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function setIndicator(state) {
+    if (!indicator) return;
+    indicator.dataset.state = state;
+    indicator.textContent = INDICATOR_LABELS[state];
+  }
+
+  // --- pages ----------------------------------------------------------------------------------
+
+  function jobDetailPage() {
+    var jobId = page.dataset.jobId;
+    var stateUrl = page.dataset.stateUrl;
+    var logList = document.getElementById("log-lines");
+    var lastLogId = Number(logList.dataset.lastId || 0);
+    var status = page.dataset.status;
+
+    function applyState(data) {
+      updateProgress(document.getElementById("job-progress"), data.progress, data.status);
+      document.getElementById("job-progress-text").textContent = data.progress + "%";
+      updateBadge(document.getElementById("job-status"), data.status);
+      var finishedNow = FINISHED[data.status] && !FINISHED[status];
+      status = data.status;
+      page.dataset.status = status;
+      // The result, the failure evidence and the timeline are drawn by the server: fetch them.
+      if (finishedNow) setTimeout(function () { location.reload(); }, 1200);
+    }
+
+    function appendLog(line) {
+      if (line.id) {
+        if (line.id <= lastLogId) return;
+        lastLogId = line.id;
+      }
+      var empty = document.getElementById("log-empty");
+      if (empty) empty.remove();
+      var item = document.createElement("li");
+      item.className = "log-" + String(line.level || "info").toLowerCase() + " fresh";
+      if (line.id) item.dataset.logId = line.id;
+      var time = document.createElement("time");
+      time.textContent = clock(line.timestamp);
+      var level = document.createElement("span");
+      level.className = "level";
+      level.textContent = line.level;
+      var text = document.createElement("span");
+      text.className = "msg";
+      text.textContent = line.message;
+      item.append(time, level, text);
+      var atBottom = logList.scrollTop + logList.clientHeight >= logList.scrollHeight - 8;
+      logList.appendChild(item);
+      if (atBottom) logList.scrollTop = logList.scrollHeight;
+    }
+
+    return {
+      subscribe: function (sendMessage) { sendMessage({ action: "subscribe", job_id: jobId }); },
+      receive: function (message) {
+        if (message.job_id !== jobId) return;
+        if (message.type === "job_update") applyState(message.data);
+        else if (message.type === "log") appendLog(message);
+      },
+      catchUp: function () {
+        getJson(stateUrl + "?depois=" + lastLogId, function (body) {
+          body.logs.forEach(appendLog);
+          applyState(body.data);
+        });
+      },
+    };
+  }
+
+  function jobListPage() {
+    var rows = document.getElementById("job-rows");
+    var firstPage = page.dataset.page === "1";
+    var query = page.dataset.query;
+    var rowsUrl = page.dataset.rowsUrl;
+
+    function addRow(jobId) {
+      var url = "/painel/jobs/" + encodeURIComponent(jobId) + "/linha" + (query ? "?" + query : "");
+      getText(url, function (html) {
+        if (!html || rows.querySelector('[data-job-id="' + jobId + '"]')) return;
+        var holder = document.createElement("tbody");
+        holder.innerHTML = html.trim();
+        var row = holder.firstElementChild;
+        if (!row) return;
+        row.classList.add("fresh");
+        var empty = rows.querySelector(".empty-row");
+        if (empty) empty.remove();
+        rows.insertBefore(row, rows.firstElementChild);
+      });
+    }
+
+    return {
+      subscribe: function (sendMessage) { sendMessage({ action: "subscribe", job_id: "*" }); },
+      receive: function (message) {
+        if (message.type !== "job_update") return;
+        var row = rows.querySelector('[data-job-id="' + message.job_id + '"]');
+        if (row) {
+          updateBadge(row, message.data.status);
+          updateProgress(row, message.data.progress, message.data.status);
+          var text = row.querySelector("[data-progress-text]");
+          if (text) text.textContent = message.data.progress + "%";
+          row.className = "row-" + message.data.status.toLowerCase();
+        } else if (firstPage) {
+          addRow(message.job_id);
+        }
+      },
+      catchUp: function () {
+        getText(rowsUrl, function (html) { rows.innerHTML = html; });
+      },
+    };
+  }
+
+  function overviewPage() {
+    var figures = document.getElementById("overview-figures");
+    var refreshUrl = page.dataset.refreshUrl;
+    var pending = null;
+
+    function refresh() {
+      pending = null;
+      getText(refreshUrl, function (html) { figures.innerHTML = html; });
+    }
+
+    // Queue depth and workers change without job events too.
+    setInterval(refresh, 30000);
+    return {
+      subscribe: function (sendMessage) { sendMessage({ action: "subscribe", job_id: "*" }); },
+      receive: function (message) {
+        if (message.type === "job_update" && !pending) pending = setTimeout(refresh, 1000);
+      },
+      catchUp: refresh,
+    };
+  }
+
+  // --- drawing --------------------------------------------------------------------------------
+
+  function updateBadge(container, status) {
+    var badge = container && container.querySelector("[data-status]");
+    if (!badge) return;
+    badge.className = "badge badge-" + status.toLowerCase();
+    badge.textContent = STATUS_LABELS[status] || status;
+  }
+
+  function updateProgress(container, progress, status) {
+    var bar = container && container.querySelector("[data-progress]");
+    if (!bar) return;
+    bar.className = "progress progress-" + status.toLowerCase();
+    bar.setAttribute("aria-valuenow", progress);
+    bar.firstElementChild.style.width = progress + "%";
+  }
+
+  function clock(timestamp) {
+    var when = timestamp ? new Date(timestamp) : new Date();
+    return isNaN(when) ? "" : when.toLocaleTimeString("pt-BR", { hour12: false });
+  }
+
+  // --- fetching -------------------------------------------------------------------------------
+
+  function getJson(url, done) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { if (body) done(body); })
+      .catch(function () { /* the next poll or reconnection tries again */ });
+  }
+
+  function getText(url, done) {
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.status === 200 ? response.text() : null; })
+      .then(function (text) { if (text !== null) done(text); })
+      .catch(function () { /* the next poll or reconnection tries again */ });
+  }
+})();

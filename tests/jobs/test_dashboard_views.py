@@ -1,0 +1,201 @@
+"""The dashboard pages as the server renders them: who may open them, filters, the new job form,
+retry, downloads, and the JSON/fragments the live script falls back to."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from jobs.models import Job, JobLog
+from jobs.services import lifecycle
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/painel/", "/painel/jobs/", "/painel/jobs/novo/OI/"]
+
+
+@pytest.fixture
+def staff(client, alice):
+    """Alice, staff, allowed to start jobs."""
+    alice.user_permissions.add(Permission.objects.get(codename="add_job"))
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def viewer(client, django_user_model):
+    """Staff who may look but not start or retry jobs."""
+    user = django_user_model.objects.create_user("vera", password="x", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def make_job(owner, status=Job.Status.FAILED, kind="OI", **fields) -> Job:
+    return Job.objects.create(
+        kind=kind, owner=owner, status=status, params={"filtro": "12345678", "cnpj": "12.345.678/0001-95"},
+        secrets={"login": "cliente@empresa.com.br", "senha": "sandbox123"}, **fields,
+    )
+
+
+class TestAccess:
+    @pytest.mark.parametrize("path", PAGES)
+    def test_anonymous_visitors_are_sent_to_the_login(self, client, path):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
+
+    @pytest.mark.parametrize("path", PAGES[:2])
+    def test_people_who_are_not_staff_are_sent_to_the_login(self, client, bob, path):
+        client.force_login(bob)
+        assert client.get(path).status_code == 302
+
+    @pytest.mark.parametrize("path", PAGES[:2])
+    def test_staff_see_the_pages(self, staff, path):
+        response = staff.get(path)
+        assert response.status_code == 200
+        assert b'src="/static/js/live.js"' in response.content
+
+    def test_without_the_add_job_permission_no_form_and_no_buttons(self, viewer, bob):
+        job = make_job(bob)
+        assert viewer.get("/painel/jobs/novo/OI/").status_code == 403
+        assert viewer.post(f"/painel/jobs/{job.id}/repetir").status_code == 403
+        page = viewer.get(f"/painel/jobs/{job.id}/").content.decode()
+        assert "Repetir job" not in page and "Novo job" not in page
+
+
+class TestJobsList:
+    def test_filters_by_status_carrier_and_date(self, staff, bob):
+        failed = make_job(bob, kind="VIVO")
+        make_job(bob, status=Job.Status.COMPLETED, kind="VIVO")
+        make_job(bob, kind="OI")
+        old = make_job(bob, kind="VIVO", created_at=timezone.now() - timedelta(days=3))
+        response = staff.get("/painel/jobs/", {"status": "FAILED", "kind": "VIVO",
+                                               "created_from": timezone.localdate().isoformat()})
+        shown = [job.id for job in response.context["page"].object_list]
+        assert shown == [failed.id]
+        assert old.id not in shown
+
+    def test_a_bad_filter_is_named_and_the_list_is_not_filtered_by_it(self, staff, bob):
+        make_job(bob)
+        response = staff.get("/painel/jobs/", {"status": "BROKEN", "created_from": "ontem"})
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "Faça uma escolha válida" in page and "Informe uma data válida" in page
+
+    def test_a_date_range_backwards_is_refused(self, staff):
+        response = staff.get("/painel/jobs/", {"created_from": "2026-11-20", "created_to": "2026-11-01"})
+        assert "A data final é anterior à inicial." in response.content.decode()
+
+    def test_pages_of_25(self, staff, bob):
+        for _ in range(30):
+            make_job(bob)
+        first = staff.get("/painel/jobs/")
+        second = staff.get("/painel/jobs/", {"pagina": 2})
+        assert len(first.context["page"].object_list) == 25
+        assert len(second.context["page"].object_list) == 5
+        assert staff.get("/painel/jobs/", {"pagina": "x"}).status_code == 200
+
+    def test_the_row_of_a_new_job_and_filters_that_leave_it_out(self, staff, bob):
+        job = make_job(bob, kind="SAT")
+        row = staff.get(f"/painel/jobs/{job.id}/linha")
+        assert row.status_code == 200 and f'data-job-id="{job.id}"'.encode() in row.content
+        assert staff.get(f"/painel/jobs/{job.id}/linha", {"kind": "OI"}).status_code == 204
+        assert staff.get(f"/painel/jobs/{uuid.uuid4()}/linha").status_code == 404
+
+
+class TestJobDetail:
+    def test_shows_logs_error_evidence_and_retry(self, staff, bob):
+        job = make_job(bob, error="Falha de autenticação no portal da OI: Senha incorreta", error_category="auth")
+        JobLog.objects.create(job=job, level="ERROR", message="Senha incorreta")
+        lifecycle.job_artifact_save(job_id=job.id, name="falha_tela.png", content=b"\x89PNG\r\n\x1a\n")
+        page = staff.get(f"/painel/jobs/{job.id}/").content.decode()
+        assert "Senha incorreta" in page and "Repetir job" in page
+        assert "falha_tela.png" in page and "<img" in page
+        assert "sandbox123" not in page and "cliente@empresa.com.br" not in page
+
+    def test_unknown_ids_are_404(self, staff):
+        assert staff.get(f"/painel/jobs/{uuid.uuid4()}/").status_code == 404
+        assert staff.get("/painel/jobs/not-a-uuid/").status_code == 404
+
+    def test_the_state_json_gives_log_lines_after_an_id(self, staff, bob):
+        job = make_job(bob, status=Job.Status.RUNNING, progress=40)
+        first = JobLog.objects.create(job=job, message="um")
+        JobLog.objects.create(job=job, message="dois")
+        body = staff.get(f"/painel/jobs/{job.id}/estado.json", {"depois": first.id}).json()
+        assert body["data"] == {"status": "RUNNING", "progress": 40, "operadora": "OI"}
+        assert [line["message"] for line in body["logs"]] == ["dois"]
+        bad = staff.get(f"/painel/jobs/{job.id}/estado.json", {"depois": "x"})
+        assert bad.status_code == 400 and "depois" in bad.json()["detail"]
+
+    def test_a_completed_jobs_invoice_downloads(self, staff, bob):
+        path = default_storage.save("faturas/oi_teste.pdf", ContentFile(b"%PDF-1.4 x"))
+        job = make_job(bob, status=Job.Status.COMPLETED, result=path, progress=100)
+        response = staff.get(f"/painel/jobs/{job.id}/resultado")
+        assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 x"
+        default_storage.delete(path)
+        assert staff.get(f"/painel/jobs/{job.id}/resultado").status_code == 404
+
+    def test_an_artifact_of_another_job_is_not_found(self, staff, bob):
+        job, other = make_job(bob), make_job(bob)
+        lifecycle.job_artifact_save(job_id=job.id, name="falha_pagina.html", content=b"<html></html>")
+        artifact = job.artifacts.get()
+        assert staff.get(f"/painel/jobs/{job.id}/artefatos/{artifact.id}").status_code == 200
+        assert staff.get(f"/painel/jobs/{other.id}/artefatos/{artifact.id}").status_code == 404
+
+
+class TestNewJobForm:
+    def test_the_same_messages_as_the_api(self, staff, alice_api):
+        data = {"login": "a@b.c", "senha": "x", "filtro": "1", "cnpj": "11.111.111/1111-11"}
+        page = staff.post("/painel/jobs/novo/OI/", data)
+        api = alice_api.post("/executar/OI", data, format="json").json()
+        assert page.status_code == 422
+        api_message = next(item["msg"] for item in api["detail"] if item["loc"][-1] == "cnpj")
+        assert api_message in page.content.decode()
+        assert Job.objects.count() == 0
+
+    def test_missing_fields_are_named_and_the_password_is_not_sent_back(self, staff):
+        page = staff.post("/painel/jobs/novo/VIVO/", {"login": "a@b.c", "senha": "segredo"}).content.decode()
+        assert page.count('class="field-error"') == 2  # filtro and cnpj
+        assert "segredo" not in page
+        assert 'value="a@b.c"' in page
+
+    def test_a_valid_form_creates_the_job_and_opens_it(self, staff, alice):
+        data = {"login": "a@b.c", "senha": "x", "filtro": "12345678", "cnpj": "12345678000195"}
+        response = staff.post("/painel/jobs/novo/DIGITALNET/", data)
+        job = Job.objects.get()
+        assert response.status_code == 302 and response["Location"] == f"/painel/jobs/{job.id}/"
+        assert (job.kind, job.owner, job.params["filtro"]) == ("DIGITALNET", alice, "12345678")
+        assert job.secrets == {"login": "a@b.c", "senha": "x"}
+
+    def test_the_sat_form_has_the_sat_fields(self, staff):
+        page = staff.get("/painel/jobs/novo/SAT/").content.decode()
+        for name in ("razao", "nome_filtro", "dados_sat", "nome_arquivo", "data_vencimento"):
+            assert f'name="{name}"' in page
+
+    def test_an_unknown_carrier_is_404(self, staff):
+        assert staff.get("/painel/jobs/novo/CLARO/").status_code == 404
+
+
+class TestRetry:
+    def test_a_failed_job_is_retried_with_the_same_parameters(self, staff, bob, alice):
+        failed = make_job(bob, processo_id=uuid.uuid4())
+        response = staff.post(f"/painel/jobs/{failed.id}/repetir")
+        retry = Job.objects.exclude(pk=failed.pk).get()
+        assert response["Location"] == f"/painel/jobs/{retry.id}/"
+        assert (retry.kind, retry.params, retry.secrets, retry.processo_id) == (
+            failed.kind, failed.params, failed.secrets, failed.processo_id)
+        assert retry.owner == alice and retry.status == Job.Status.PENDING
+        assert retry.logs.filter(message__contains=str(failed.id)).exists()
+
+    def test_only_failed_jobs_are_retried(self, staff, bob):
+        done = make_job(bob, status=Job.Status.COMPLETED)
+        response = staff.post(f"/painel/jobs/{done.id}/repetir", follow=True)
+        assert "Só um job que falhou pode ser repetido." in response.content.decode()
+        assert Job.objects.count() == 1
+
+    def test_retry_needs_post(self, staff, bob):
+        assert staff.get(f"/painel/jobs/{make_job(bob).id}/repetir").status_code == 405

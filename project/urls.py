@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -38,7 +37,3 @@ urlpatterns = [
 if settings.SANDBOX_PORTALS:
     # Imitations of the carrier portals and of SAT, for demos and tests (off in production).
     urlpatterns += [path("sandbox/", include("carriers.sandbox.urls"))]
-
-if settings.DEBUG:
-    # `make run` serves static files itself; production puts them behind the proxy (collectstatic).
-    urlpatterns += staticfiles_urlpatterns()

@@ -122,6 +122,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# The ASGI server serves /static/ itself (the dashboard's css and js) unless a proxy does it
+# (production: collectstatic, then SERVE_STATIC=0).
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 

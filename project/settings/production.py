@@ -11,6 +11,7 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 REDIS_URL = env_str("REDIS_URL")
 DATABASE_URL = env_str("DATABASE_URL")
+SERVE_STATIC = env_bool("SERVE_STATIC", False)
 # The sandbox portals are for demos and tests only.
 SANDBOX_PORTALS = False
 

@@ -158,6 +158,8 @@
     var firstPage = page.dataset.page === "1";
     var query = page.dataset.query;
     var rowsUrl = page.dataset.rowsUrl;
+    // A refetched table older than a live change would undo it: such a response is dropped.
+    var lastLiveChange = 0;
 
     function addRow(jobId) {
       var url = "/painel/jobs/" + encodeURIComponent(jobId) + "/linha" + (query ? "?" + query : "");
@@ -168,6 +170,7 @@
         var row = holder.firstElementChild;
         if (!row) return;
         row.classList.add("fresh");
+        lastLiveChange = Date.now();
         var empty = rows.querySelector(".empty-row");
         if (empty) empty.remove();
         rows.insertBefore(row, rows.firstElementChild);
@@ -180,6 +183,7 @@
         if (message.type !== "job_update") return;
         var row = rows.querySelector('[data-job-id="' + message.job_id + '"]');
         if (row) {
+          lastLiveChange = Date.now();
           updateBadge(row, message.data.status);
           updateProgress(row, message.data.progress, message.data.status);
           var text = row.querySelector("[data-progress-text]");
@@ -190,7 +194,10 @@
         }
       },
       catchUp: function () {
-        getText(rowsUrl, function (html) { rows.innerHTML = html; });
+        var requestedAt = Date.now();
+        getText(rowsUrl, function (html) {
+          if (lastLiveChange <= requestedAt) rows.innerHTML = html;
+        });
       },
     };
   }

@@ -1,0 +1,95 @@
+"""The dashboard in a real browser: a job started from the form moves on its page without a
+reload, a new job appears in an open list, a failed job shows its screenshot and can be retried,
+and the pages keep updating by polling when the websocket is refused."""
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from jobs.models import Job
+from jobs.services import lifecycle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEMO = {"login": "cliente@empresa.com.br", "senha": "sandbox123", "cnpj": "12.345.678/0001-95"}
+
+
+def test_a_job_started_from_the_form_moves_on_its_page_without_reload(dashboard, dashboard_worker, operator):
+    dashboard.sign_in(operator).open("/painel/jobs/novo/OI/")
+    fields = {**DEMO, "filtro": "sleep:1.5;progress:60;log:Baixando fatura;sleep:2.5"}
+    for name, value in fields.items():
+        dashboard.find(f"#id_{name}").send_keys(value)
+    dashboard.find("#create-job").click()
+
+    dashboard.wait_for("main[data-live=job-detail]")
+    job = Job.objects.get()
+    assert dashboard.driver.current_url.endswith(f"/painel/jobs/{job.id}/")
+    dashboard.wait_live()
+    dashboard.mark_document()
+
+    dashboard.wait_text("#job-progress-text", "60%")
+    dashboard.wait_text("#log-lines", "Baixando fatura")
+    bar = dashboard.find("#job-progress [data-progress]")
+    assert bar.get_attribute("aria-valuenow") == "60"
+    assert dashboard.find("#job-status [data-status]").text == "Executando"
+    assert dashboard.same_document(), "the page reloaded to show progress"
+
+    # When the job finishes, the page fetches the result, the timeline and the final log.
+    dashboard.wait_text("#job-status", "Concluído")
+    dashboard.wait_text("#log-lines", "Job concluído com sucesso")
+    assert dashboard.find("#job-progress-text").text == "100%"
+
+
+def test_a_new_job_appears_in_an_open_jobs_list_and_moves_there(dashboard, dashboard_worker, operator, bob):
+    dashboard.sign_in(operator).open("/painel/jobs/")
+    dashboard.wait_live()
+    dashboard.mark_document()
+    assert dashboard.driver.find_elements(By.CSS_SELECTOR, "#job-rows tr[data-job-id]") == []
+
+    job = lifecycle.job_create(kind="VIVO", params={"filtro": "sleep:1;progress:50;sleep:1"}, secrets=DEMO, owner=bob)
+
+    row_css = f'#job-rows tr[data-job-id="{job.id}"]'
+    assert "VIVO" in dashboard.wait_for(row_css).text
+    dashboard.wait_text(row_css, "Concluído")
+    assert dashboard.find(f"{row_css} [data-progress]").get_attribute("aria-valuenow") == "100"
+    assert dashboard.same_document()
+
+
+def test_a_failed_job_shows_its_screenshot_and_retry_runs_it_again(dashboard, dashboard_worker, operator, bob):
+    failed = Job.objects.create(
+        kind="EMBRATEL", owner=bob, status=Job.Status.FAILED, params={"filtro": "progress:50", "cnpj": DEMO["cnpj"]},
+        secrets={"login": DEMO["login"], "senha": DEMO["senha"]},
+        error="Falha de autenticação no portal da EMBRATEL: Usuário ou senha inválidos.", error_category="auth",
+    )
+    dashboard.sign_in(operator).open("/accounts/login/")
+    png = dashboard.driver.get_screenshot_as_png()
+    lifecycle.job_artifact_save(job_id=failed.id, name="falha_tela.png", content=png)
+
+    dashboard.open(f"/painel/jobs/{failed.id}/")
+    screenshot = dashboard.wait_for("img.screenshot")
+    loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+    dashboard.wait.until(lambda d: d.execute_script(loaded, screenshot))
+    assert screenshot.is_displayed()
+    assert "Usuário ou senha inválidos" in dashboard.find("#job-error").text
+
+    dashboard.find("#retry-button").click()
+    dashboard.wait.until(lambda d: f"/painel/jobs/{failed.id}/" not in d.current_url)
+    retry = Job.objects.exclude(pk=failed.pk).get()
+    assert dashboard.driver.current_url.endswith(f"/painel/jobs/{retry.id}/")
+    assert (retry.kind, retry.params) == ("EMBRATEL", failed.params)
+    dashboard.wait_text("#job-status", "Concluído")
+
+
+def test_when_the_websocket_is_refused_the_page_polls(dashboard, dashboard_worker, operator):
+    refuse = dashboard.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "window.WebSocket = function () { throw new Error('refused'); };"})
+    try:
+        job = lifecycle.job_create(kind="OI", params={"filtro": "sleep:4;progress:70;log:Conferindo fatura;sleep:2"},
+                                   secrets=DEMO, owner=operator)
+        dashboard.sign_in(operator).open(f"/painel/jobs/{job.id}/")
+        dashboard.mark_document()
+        dashboard.wait.until(lambda d: dashboard.find("#live-status").get_attribute("data-state") == "polling")
+        dashboard.wait_text("#log-lines", "Conferindo fatura")
+        dashboard.wait_text("#job-progress-text", "70%")
+        assert dashboard.same_document()
+    finally:
+        dashboard.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", refuse)

@@ -227,7 +227,9 @@ FIELD_LABELS = {
 
 def _form_fields(serializer, values: dict, errors: dict) -> list[dict]:
     fields = []
-    for name, field in serializer.fields.items():
+    # The optional processo link goes last, after what every job needs.
+    ordered = sorted(serializer.fields.items(), key=lambda item: item[0] == "processo_id")
+    for name, field in ordered:
         fields.append({
             "name": name,
             "label": FIELD_LABELS.get(name, name),

@@ -19,6 +19,7 @@ lint: $(STAMP)
 bench: $(STAMP) browser
 	$(PY) -m tests.benchmarks.run
 	$(PY) -m tests.benchmarks.carriers
+	$(PY) -m tests.benchmarks.fanout
 
 # Headless Chromium and its driver come from Debian's packages; nothing downloads a browser.
 browser:

@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP goes to Django, websockets to the Channels routes of each app."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -27,3 +28,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded so far (Django, the apps, Twisted) lives as long as the process: keep it out
+# of the cyclic garbage collector's full passes, which otherwise stall the event loop for 100 ms
+# and more and hold back every live update meanwhile (make bench: fan-out p99 ~130 ms → ~30 ms).
+gc.freeze()

@@ -2,11 +2,11 @@
 
 Every process has one publisher: a daemon thread with its own event loop, so a producer never
 waits on Redis and a job's code stays synchronous. Messages of one *stream* (a job, say) are
-coalesced: the first goes out at once, and what follows within LIVE_COALESCE_SECONDS is gathered
-and sent as one `live.batch` message when that window ends. A job that reports progress in a
-tight loop therefore sends at most 1/LIVE_COALESCE_SECONDS messages a second; within a batch a
-message whose type is in `latest_only` keeps just its newest copy (the job's state), the others
-(log lines) all stay, in order.
+coalesced: a stream may send one message per LIVE_COALESCE_SECONDS (with a burst of two), and
+what arrives while it must wait is gathered and sent as one `live.batch` message when it may. A
+job that reports progress in a tight loop therefore sends about 1/LIVE_COALESCE_SECONDS messages
+a second; within a batch a message whose type is in `latest_only` keeps just its newest copy (the
+job's state), the others (log lines) all stay, in order.
 
 Publishing is best effort: what Redis cannot carry is logged and dropped, since the database is
 the record and every page reads it again on (re)connect. `flush()` sends what is pending at once;
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 BATCH_TYPE = "live.batch"
 # Beyond this many messages in one window the oldest are dropped (the database keeps them all).
 BATCH_MAX_MESSAGES = 200
+# How many messages a stream may send back to back before the one-per-window limit applies.
+STREAM_BURST = 2
 
 
 def publish(groups: tuple[str, ...], message: dict, *, stream: str | None = None,
@@ -78,7 +80,7 @@ class _Publisher:
         self.layer = get_channel_layer()
         self.pending: dict[str, _Batch] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.last_sent: dict[str, float] = {}
+        self.buckets: dict[str, tuple[float, float]] = {}  # stream → (tokens, when counted)
         # One sender, in order: a stream's messages never overtake each other.
         self.outbox: asyncio.Queue = asyncio.Queue()
         self.loop.call_soon(lambda: self.loop.create_task(self._sender()))
@@ -105,16 +107,28 @@ class _Publisher:
         batch = self.pending.setdefault(stream, _Batch(groups, latest_only))
         batch.add(groups, message)
         if stream not in self.timers:
-            due = self.last_sent.get(stream, float("-inf")) + self.window
-            delay = max(0.0, due - self.loop.time())
-            self.timers[stream] = self.loop.call_later(delay, self._send_stream, stream)
+            self.timers[stream] = self.loop.call_later(self._token_wait(stream), self._send_stream, stream)
+
+    def _token_wait(self, stream: str) -> float:
+        """Seconds until the stream may send again: a token bucket of STREAM_BURST tokens refilled
+        at one per window. A steady stream at the limit rate leaves at once every time (the spare
+        token absorbs timing jitter) instead of drifting ever later."""
+        tokens = self._tokens(stream)
+        return 0.0 if tokens >= 1 else (1 - tokens) * self.window
+
+    def _tokens(self, stream: str) -> float:
+        now = self.loop.time()
+        tokens, updated = self.buckets.get(stream, (STREAM_BURST, now))
+        tokens = min(STREAM_BURST, tokens + (now - updated) / self.window)
+        self.buckets[stream] = (tokens, now)
+        return tokens
 
     def _send_stream(self, stream: str) -> None:
         self.timers.pop(stream, None)
         batch = self.pending.pop(stream, None)
         if batch is None:
             return
-        self.last_sent[stream] = self.loop.time()
+        self.buckets[stream] = (self._tokens(stream) - 1, self.loop.time())
         self._forget_quiet_streams()
         message = batch.messages[0] if len(batch.messages) == 1 else {"type": BATCH_TYPE, "messages": batch.messages}
         self.outbox.put_nowait((batch.groups, message))
@@ -137,10 +151,11 @@ class _Publisher:
         await self.outbox.join()
 
     def _forget_quiet_streams(self) -> None:
-        if len(self.last_sent) < 1000:
+        # A stream quiet for STREAM_BURST windows has a full bucket again: nothing to remember.
+        if len(self.buckets) < 1000:
             return
-        horizon = self.loop.time() - self.window
-        self.last_sent = {key: sent for key, sent in self.last_sent.items() if sent > horizon}
+        horizon = self.loop.time() - STREAM_BURST * self.window
+        self.buckets = {key: bucket for key, bucket in self.buckets.items() if bucket[1] > horizon}
 
 
 _PUBLISHER: _Publisher | None = None

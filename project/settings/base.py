@@ -147,9 +147,14 @@ RQ_SHOW_ADMIN_LINK = True
 # timeout, for automations that might wedge the interpreter.
 RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": env_str("RQ_WORKER_CLASS", "rq.worker.SimpleWorker")}
 
+# Redis pub/sub: a group message is published once and each web process fans it out to its
+# own consumers in memory. The list-based RedisChannelLayer pops each consumer's copy from Redis
+# separately (several round trips each): for 100 subscribers of one job on one web process,
+# p50/p99 35/60 ms against 23/33 ms here (make bench). Nothing is kept for a consumer that is not
+# connected: these are live updates, the database is the record.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL]},
     }
 }

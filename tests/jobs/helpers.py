@@ -1,11 +1,9 @@
+import queue
 import time
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from jobs.events import job_group
 from jobs.models import Job
-from project import live
+from tests.listener import GroupListener
 
 DEMO = {"login": "cliente@empresa.com.br", "senha": "sandbox123", "cnpj": "12.345.678/0001-95"}
 
@@ -35,30 +33,24 @@ class JobEvents:
     """Listens on the channel layer to one job's group, as a websocket consumer would."""
 
     def __init__(self, job_id):
-        self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(job_group(job_id), self.channel)
+        self.listener = GroupListener(job_group(job_id))
 
     def collect_until_finished(self, timeout: float = 30.0) -> list[dict]:
         """The job's events in order (coalesced batches unpacked) until it finishes."""
         events = []
-
-        async def receive_all():
-            import asyncio
-
-            loop_deadline = asyncio.get_running_loop().time() + timeout
-            while asyncio.get_running_loop().time() < loop_deadline:
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
                 try:
-                    remaining = loop_deadline - asyncio.get_running_loop().time()
-                    event = await asyncio.wait_for(self.layer.receive(self.channel), timeout=remaining)
-                except TimeoutError:
+                    message = self.listener.receive(timeout=max(0.01, deadline - time.monotonic()))
+                except queue.Empty:
                     break
-                unpacked = event["messages"] if event["type"] == live.BATCH_TYPE else [event]
+                unpacked = GroupListener.unpacked([message])
                 events.extend(unpacked)
                 if any(e["type"] == "job.update" and e["data"]["status"] in ("COMPLETED", "FAILED") for e in unpacked):
-                    return
-
-        async_to_sync(receive_all)()
+                    break
+        finally:
+            self.listener.close()
         return events
 
 

@@ -1,14 +1,12 @@
 """The state machine and progress rules, enforced in jobs.services.lifecycle."""
 
-import asyncio
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from jobs import events
 from jobs.models import Job, JobLog, JobStatus
 from jobs.services import lifecycle
+from tests.listener import GroupListener
 
 
 @pytest.fixture
@@ -130,21 +128,13 @@ class TestEnqueue:
 
 @pytest.mark.django_db
 def test_a_new_job_is_announced_to_the_jobs_group(alice):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(events.ALL_JOBS_GROUP, channel)
-    try:
+    with GroupListener(events.ALL_JOBS_GROUP) as listener:
         job = lifecycle.job_create(
             kind="VIVO", params={"filtro": "1"}, secrets={"login": "a", "senha": "b"}, owner=alice,
         )
-        event = async_to_sync(_receive)(layer, channel)
-    finally:
-        async_to_sync(layer.group_discard)(events.ALL_JOBS_GROUP, channel)
+        event = listener.receive(timeout=5)
     assert event == {
         "type": "job.update", "job_id": str(job.id), "owner_id": alice.id, "created": True,
         "data": {"status": "PENDING", "progress": 0, "operadora": "VIVO"},
     }
 
-
-async def _receive(layer, channel):
-    return await asyncio.wait_for(layer.receive(channel), timeout=5)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
-from jobs.models import Job, JobStatus
+from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobStatus
 from jobs.queues import RPA_QUEUE, queue, redis_connection
 
 
@@ -113,6 +113,27 @@ def jobs_per_hour(*, now: datetime, hours: int = 24) -> list[dict]:
         by_status = {status: counts.get((hour, status), 0) for status in JobStatus.values}
         buckets.append({"hour": hour, "total": sum(by_status.values()), **by_status})
     return buckets
+
+
+@dataclass(frozen=True)
+class CallbackHistory:
+    """One processo delivery of a job, with the requests of its latest attempts, newest first."""
+
+    delivery: CallbackDelivery
+    requests: list[CallbackAttempt]
+    earlier_attempts: int
+
+
+def job_callback_history(*, job: Job, latest_attempts: int = 5) -> list[CallbackHistory]:
+    """The job's processo deliveries; each attempt tries up to three URL forms, so a delivery that
+    kept failing holds many requests: only those of its `latest_attempts` attempts are loaded."""
+    history = []
+    for delivery in job.callbacks.all():
+        first_shown = max(1, delivery.attempts - latest_attempts + 1)
+        shown = delivery.attempt_log.filter(attempt__gte=first_shown)
+        requests = list(shown.order_by("-attempt", "attempted_at", "id"))
+        history.append(CallbackHistory(delivery, requests, earlier_attempts=first_shown - 1))
+    return history
 
 
 def job_result_file(job: Job) -> str | None:

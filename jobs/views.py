@@ -87,10 +87,9 @@ def job_detail(request, job_id):
     job = _visible_job(request, job_id)
     logs = list(job.logs.order_by("-timestamp", "-id")[:LOG_TAIL])[::-1]
     artifacts = list(job.artifacts.all())
-    callbacks = list(job.callbacks.prefetch_related("attempt_log"))
     return render(request, "dashboard/job_detail.html", {
         "job": job, "logs": logs, "last_log_id": logs[-1].id if logs else 0, "nav": "jobs",
-        "artifacts": artifacts, "callbacks": callbacks,
+        "artifacts": artifacts, "callbacks": selectors.job_callback_history(job=job),
         "screenshots": [a for a in artifacts if a.name.lower().endswith(".png")],
         "result_file": selectors.job_result_file(job),
         "can_retry": job.status == Job.Status.FAILED and request.user.has_perm(CREATE_PERMISSION),

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from jobs.models import Job, JobLog
+from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog
 from jobs.services import lifecycle
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +145,30 @@ class TestJobDetail:
         artifact = job.artifacts.get()
         assert staff.get(f"/painel/jobs/{job.id}/artefatos/{artifact.id}").status_code == 200
         assert staff.get(f"/painel/jobs/{other.id}/artefatos/{artifact.id}").status_code == 404
+
+
+    def test_processo_deliveries_show_their_latest_attempts_newest_first(self, staff, alice, bob):
+        job = make_job(bob, processo_id=uuid.uuid4())
+        delivery = CallbackDelivery.objects.create(job=job, job_ref=job.id, processo_id=job.processo_id,
+                                                   status="FAILED", attempts=7)
+        for attempt in range(1, 8):
+            for method, path in [("PUT", "/api/processos/x/status"), ("PUT", "/processos/x/status"),
+                                 ("PATCH", "/api/processos/x")]:
+                CallbackAttempt.objects.create(delivery=delivery, attempt=attempt, method=method,
+                                               url=f"http://processo.test{path}?try={attempt}", http_status=503)
+
+        page = staff.get(f"/painel/jobs/{job.id}/").content.decode()
+        shown = [n for n in range(1, 8) if f"?try={n}" in page]
+        assert shown == [3, 4, 5, 6, 7]
+        assert page.index("?try=7") < page.index("?try=3")
+        assert "7 tentativas" in page and "2 tentativas anteriores" in page
+        assert "próxima tentativa" in page
+        # Alice may not open the outbox in the admin: no link she could not follow.
+        assert f"/admin/jobs/callbackdelivery/{delivery.pk}/" not in page
+
+        alice.user_permissions.add(Permission.objects.get(codename="view_callbackdelivery"))
+        page = staff.get(f"/painel/jobs/{job.id}/").content.decode()
+        assert f"/admin/jobs/callbackdelivery/{delivery.pk}/" in page
 
 
 class TestNewJobForm:

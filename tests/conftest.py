@@ -161,17 +161,22 @@ class AsgiServer:
     production: HTTP, websockets and SSE, against the test database and Redis."""
 
     def __init__(self, env: dict, log_dir: Path):
+        self.env = env
         self.access_log = log_dir / "access.log"
         self.output = log_dir / "daphne.log"
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        with open(self.output, "wb") as output:
+        self.start()
+
+    def start(self) -> None:
+        """Serve on the server's port (again, after stop(): the same address, as a restart)."""
+        with open(self.output, "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "project.web", "-b", "127.0.0.1", "-p", str(self.port),
                  "--access-log", str(self.access_log), "project.asgi:application"],
-                env=env, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self.env, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             )
         self._wait_until_up()
 

@@ -1,12 +1,16 @@
 """The dashboard in a real browser: a job started from the form moves on its page without a
 reload, a new job appears in an open list, a failed job shows its screenshot and can be retried,
-and the pages keep updating by polling when the websocket is refused."""
+the pages keep updating by polling when the websocket is refused, and they come back to live
+updates by themselves after the server restarts."""
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from jobs.models import Job
 from jobs.services import lifecycle
+from tests.browser.conftest import Dashboard
+from tests.conftest import AsgiServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,3 +97,33 @@ def test_when_the_websocket_is_refused_the_page_polls(dashboard, dashboard_worke
         assert dashboard.same_document()
     finally:
         dashboard.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", refuse)
+
+
+def test_after_a_server_restart_the_page_catches_up_and_goes_live_again(chromium, worker_env, tmp_path, operator):
+    server = AsgiServer(worker_env, tmp_path)
+    try:
+        dashboard = Dashboard(chromium, server)
+        chromium.delete_all_cookies()
+        job = Job.objects.create(kind="DIGITALNET", owner=operator, status=Job.Status.RUNNING, progress=10,
+                                 params={"filtro": "12345678"}, secrets={})
+        dashboard.sign_in(operator).open(f"/painel/jobs/{job.id}/")
+        dashboard.wait_live()
+        dashboard.mark_document()
+
+        server.stop()
+        dashboard.wait.until(lambda d: dashboard.find("#live-status").get_attribute("data-state") != "live")
+        # What happens while the server is down reaches the page once it is back.
+        lifecycle.job_progress(job_id=job.id, percent=40, message="Enquanto o servidor reiniciava")
+        server.start()
+
+        dashboard.wait_text("#log-lines", "Enquanto o servidor reiniciava")
+        dashboard.wait_text("#job-progress-text", "40%")
+        WebDriverWait(chromium, 40, poll_frequency=0.2).until(
+            lambda d: dashboard.find("#live-status").get_attribute("data-state") == "live")
+
+        lifecycle.job_progress(job_id=job.id, percent=70, message="De volta ao vivo")
+        dashboard.wait_text("#log-lines", "De volta ao vivo")
+        dashboard.wait_text("#job-progress-text", "70%")
+        assert dashboard.same_document(), "the page reloaded to recover"
+    finally:
+        server.stop()

@@ -2,8 +2,14 @@
 
 Both are leases, not plain locks: a running job renews them with its heartbeat, so when its
 process is killed they expire by themselves and nothing waits forever on a dead owner.
+
+Jobs that find their portal account in use wait in that account's line (a Redis list, first come
+first served) instead of holding a worker: releasing the account reserves it for the head of the
+line, which stays in the line until it has started, so a hand-over lost to a crash can be redone
+(jobs.services.accounts).
 """
 
+import enum
 import time
 
 from django.conf import settings
@@ -12,6 +18,8 @@ from jobs.queues import redis_connection
 
 SLOTS_KEY = "console:rpa:slots"
 ACCOUNT_KEY = "console:rpa:account:{}"
+LINE_KEY = "console:rpa:account:{}:line"
+LINES_KEY = "console:rpa:account-lines"
 
 # Drop expired holders, then take (or renew) a place if there is room.
 _ACQUIRE_SLOT = """
@@ -26,10 +34,48 @@ _RENEW_IF_OWNER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
-_RELEASE_IF_OWNER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+# KEYS: lock, line, set of accounts with a line. ARGV: job id, lease ms, account key.
+# 1: the job holds the account; 0: it waits in the line; -1: it has just joined the line.
+_ACCOUNT_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+local head = redis.call('LINDEX', KEYS[2], 0)
+if holder == ARGV[1] or (not holder and (not head or head == ARGV[1])) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('LREM', KEYS[2], 0, ARGV[1])
+  if redis.call('LLEN', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[3]) end
+  return 1
+end
+if redis.call('LPOS', KEYS[2], ARGV[1]) then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[3])
+return -1
 """
+# The job leaves the line; if it held the account, the account is reserved for the new head,
+# whose id is returned. With ARGV[1] empty it only reserves a free account for the head.
+_ACCOUNT_RELEASE = """
+if ARGV[1] ~= '' then
+  redis.call('LREM', KEYS[2], 0, ARGV[1])
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+  redis.call('DEL', KEYS[1])
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  return false
+end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then
+  redis.call('SET', KEYS[1], head, 'PX', ARGV[2])
+  return head
+end
+redis.call('SREM', KEYS[3], ARGV[3])
+return false
+"""
+
+
+class Account(enum.IntEnum):
+    """What account_acquire() found."""
+
+    HELD = 1
+    WAITING = 0
+    JOINED_LINE = -1
 
 
 def lease_seconds() -> int:
@@ -65,20 +111,49 @@ def slots_in_use() -> int:
     return connection.zcard(SLOTS_KEY)
 
 
-def account_try_lock(account_key: str, job_id: str) -> bool:
+def account_acquire(account_key: str, job_id: str) -> Account:
+    """Take the portal account for `job_id`, or put the job in the account's line.
+
+    A free account goes to the head of its line first, so jobs on one account run in the order
+    they arrived. A job with no account (no login) never waits."""
     if not account_key:
-        return True
-    return bool(_redis().set(ACCOUNT_KEY.format(account_key), job_id, nx=True, px=lease_seconds() * 1000))
+        return Account.HELD
+    return Account(_account_script(_ACCOUNT_ACQUIRE, account_key, job_id))
+
+
+def account_release(account_key: str, job_id: str) -> str | None:
+    """Take `job_id` out of the account: out of its line, and if it held the account, hand it
+    to the head of the line. Returns the job the account is now reserved for, if any."""
+    if not account_key:
+        return None
+    return _decoded(_account_script(_ACCOUNT_RELEASE, account_key, job_id))
+
+
+def account_reserve_for_head(account_key: str) -> str | None:
+    """Reserve a free account (its holder's lease expired) for the head of its line."""
+    return _decoded(_account_script(_ACCOUNT_RELEASE, account_key, ""))
 
 
 def account_holder(account_key: str) -> str | None:
-    value = _redis().get(ACCOUNT_KEY.format(account_key))
+    return _decoded(_redis().get(ACCOUNT_KEY.format(account_key)))
+
+
+def account_line(account_key: str) -> list[str]:
+    """Ids of the jobs waiting for the account, first come first."""
+    return [job_id.decode() for job_id in _redis().lrange(LINE_KEY.format(account_key), 0, -1)]
+
+
+def accounts_with_a_line() -> list[str]:
+    return sorted(key.decode() for key in _redis().smembers(LINES_KEY))
+
+
+def _account_script(script: str, account_key: str, job_id: str):
+    keys = (ACCOUNT_KEY.format(account_key), LINE_KEY.format(account_key), LINES_KEY)
+    return _redis().eval(script, len(keys), *keys, job_id, lease_seconds() * 1000, account_key)
+
+
+def _decoded(value) -> str | None:
     return value.decode() if value else None
-
-
-def account_unlock(account_key: str, job_id: str) -> None:
-    if account_key:
-        _redis().eval(_RELEASE_IF_OWNER, 1, ACCOUNT_KEY.format(account_key), job_id)
 
 
 def leases_renew(job_id: str, account_key: str) -> None:

@@ -61,17 +61,21 @@ def job_retry(*, job_id: UUID, owner) -> Job:
     return job
 
 
-def job_enqueue(*, job: Job) -> None:
-    from jobs.tasks import job_run_retry, job_run_task
+def job_enqueue(*, job: Job, at_front: bool = False) -> None:
+    """Put the job on the `rpa` queue under its own id; `at_front` for a job whose turn on its
+    portal account has come after waiting in line."""
+    from jobs.tasks import job_run_task
 
     queue(RPA_QUEUE).enqueue(
         job_run_task,
         str(job.id),
         job_id=str(job.id),
         job_timeout=settings.RPA_JOB_TIMEOUT,
-        result_ttl=3600,
+        # A job waiting for its account keeps the record of its first run: the maintenance pass
+        # takes a PENDING job with no record in Redis for one that never reached the queue.
+        result_ttl=max(3600, settings.JOB_ACCOUNT_WAIT_SECONDS + 600),
         failure_ttl=settings.JOB_RETENTION_HOURS * 3600,
-        retry=job_run_retry(),
+        at_front=at_front,
     )
 
 

@@ -6,7 +6,6 @@ Progress milestones (seed 003 §3.1.2): 0 created, 30 automation started, 90 aut
 
 import logging
 import threading
-import time
 import traceback
 from uuid import UUID
 
@@ -18,13 +17,11 @@ from rq.timeouts import JobTimeoutException
 from jobs import leases
 from jobs.automation import AutomationError, JobContext, automation_for
 from jobs.models import Job, JobLog, JobStatus
-from jobs.services import lifecycle
+from jobs.services import accounts, lifecycle
 
 logger = logging.getLogger(__name__)
 
-
-class AccountBusy(Exception):
-    """Another job is using the same portal account; the rq job is retried later."""
+WAITING_FOR_ACCOUNT = "Aguardando outro job que usa a mesma conta do portal; este começa em seguida"
 
 
 def job_run(*, job_id: UUID) -> None:
@@ -42,19 +39,13 @@ def job_run(*, job_id: UUID) -> None:
         )
         return
 
-    if not leases.account_try_lock(job.account_key, str(job.id)):
-        waited = (timezone.now() - job.created_at).total_seconds()
-        if waited >= settings.JOB_ACCOUNT_WAIT_SECONDS:
-            lifecycle.job_fail(
-                job_id=job.id, category="busy",
-                error="Outro job com a mesma conta do portal continua em execução; tente novamente mais tarde.",
-            )
-            return
-        # Back to the end of the queue after a pause: other accounts' jobs go first meanwhile.
-        time.sleep(settings.JOB_ACCOUNT_RETRY_SECONDS)
-        raise AccountBusy(
-            f"job {job.id} waits: its portal account is in use by job {leases.account_holder(job.account_key)}"
-        )
+    # Another job on the same portal account: wait in its line without holding the worker;
+    # accounts.account_pass_on() queues this job again when its turn comes.
+    turn = leases.account_acquire(job.account_key, str(job.id))
+    if turn == leases.Account.JOINED_LINE:
+        lifecycle.job_log(job_id=job.id, level=JobLog.Level.INFO, message=WAITING_FOR_ACCOUNT)
+    if turn != leases.Account.HELD:
+        return
 
     try:
         leases.slot_acquire(str(job.id))
@@ -63,7 +54,7 @@ def job_run(*, job_id: UUID) -> None:
         finally:
             leases.slot_release(str(job.id))
     finally:
-        leases.account_unlock(job.account_key, str(job.id))
+        accounts.account_pass_on(account_key=job.account_key, job_id=job.id)
 
 
 def _run_started(job: Job, automation) -> None:

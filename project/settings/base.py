@@ -185,7 +185,6 @@ JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60, min
 JOB_ENQUEUE_GRACE_SECONDS = env_int("JOB_ENQUEUE_GRACE_SECONDS", 60, minimum=1)
 # How long a job waits for another job on the same portal account before giving up.
 JOB_ACCOUNT_WAIT_SECONDS = env_int("JOB_ACCOUNT_WAIT_SECONDS", 600, minimum=1)
-JOB_ACCOUNT_RETRY_SECONDS = env_int("JOB_ACCOUNT_RETRY_SECONDS", 15, minimum=1)
 # Dotted paths of the automations, by job kind.
 JOB_AUTOMATIONS: dict[str, str] = {
     "OI": "carriers.oi.run",

@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from jobs.models import Job, JobStatus
-from jobs.services import maintenance
+from jobs.services import accounts, maintenance, runner
 from tests.jobs.helpers import carrier_payload, max_overlap, wait_for, wait_until_finished
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,6 +39,24 @@ def test_jobs_on_one_portal_account_never_overlap(workers, alice_api):
     assert max_overlap([first, third]) == 2 or max_overlap([second, third]) == 2
 
 
+def test_jobs_on_one_account_run_in_arrival_order_and_leave_the_workers_free(workers, alice_api):
+    workers.start(2)
+    same = [alice_api.post("/executar/OI", carrier_payload(f"sleep:1;log:vez {n}"), format="json").json()["job_id"]
+            for n in range(3)]
+    other = alice_api.post("/executar/OI", carrier_payload("progress:50", login="outro@empresa.com.br"),
+                           format="json").json()["job_id"]
+
+    first, second, third = (wait_until_finished(job_id, timeout=60) for job_id in same)
+    unrelated = wait_until_finished(other, timeout=60)
+    assert [job.status for job in (first, second, third, unrelated)] == [JobStatus.COMPLETED] * 4
+    assert first.completed_at <= second.started_at and second.completed_at <= third.started_at
+    # The jobs waiting for the account gave their worker back: the other account's job ran meanwhile.
+    assert unrelated.completed_at < first.completed_at
+    for waited in (second, third):
+        assert list(waited.logs.filter(message=runner.WAITING_FOR_ACCOUNT)) != []
+    assert not first.logs.filter(message=runner.WAITING_FOR_ACCOUNT).exists()
+
+
 def test_a_job_whose_worker_is_killed_ends_failed(workers, alice_api, tmp_path):
     """The default worker runs the job in its own process: kill -9 takes both."""
     (worker,) = workers.start(1)
@@ -53,6 +71,24 @@ def test_a_job_whose_worker_is_killed_ends_failed(workers, alice_api, tmp_path):
     assert job.status == JobStatus.FAILED
     assert job.error == maintenance.WORKER_DIED
     assert job.error_category == "worker"
+
+
+def test_when_the_job_holding_an_account_dies_the_next_in_line_still_runs(workers, alice_api, tmp_path):
+    (worker,) = workers.start(1)
+    pidfile = tmp_path / "worker.pid"
+    dying = alice_api.post("/executar/VIVO", carrier_payload(f"pidfile:{pidfile};sleep:60"),
+                           format="json").json()["job_id"]
+    wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the automation to start")
+    waiting = alice_api.post("/executar/VIVO", carrier_payload("progress:50"), format="json").json()["job_id"]
+    workers.start(1)
+    wait_for(lambda: Job.objects.get(pk=waiting).logs.filter(message=runner.WAITING_FOR_ACCOUNT).exists(),
+             message="the second job to wait in line")
+    os.kill(worker.pid, signal.SIGKILL)
+
+    # The maintenance pass fails the dead job and, once its lease on the account runs out,
+    # hands the account to the job in line.
+    assert _reap_until_finished(dying).error == maintenance.WORKER_DIED
+    assert _reap_until_finished(waiting).status == JobStatus.COMPLETED
 
 
 def test_a_job_whose_work_horse_is_killed_ends_failed(workers, alice_api, tmp_path):
@@ -121,6 +157,7 @@ def test_a_retry_waits_for_the_orphan_still_holding_the_account(workers, alice_a
 def _reap_until_finished(job_id, timeout: float = 60.0) -> Job:
     def reaped():
         maintenance.jobs_reap()
+        accounts.accounts_wake()
         return Job.objects.filter(pk=job_id, status__in=Job.FINISHED).first()
 
     return wait_for(reaped, timeout=timeout, interval=0.5, message="the maintenance pass to end the job")

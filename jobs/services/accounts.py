@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from jobs import leases
 from jobs.models import Job, JobStatus
-from jobs.services import lifecycle
+from jobs.services import lifecycle, maintenance
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def accounts_wake() -> int:
             if created_at is not None and created_at >= limit:
                 continue
             if created_at is not None:
-                failed += _fail_waiting(job_id)
+                failed += maintenance.job_fail_unless_finished(job_id, WAITED_TOO_LONG, "busy")
             account_pass_on(account_key=account_key, job_id=job_id)
         _start_next(account_key, leases.account_reserve_for_head(account_key))
     return failed
@@ -63,10 +63,3 @@ def _start_next(account_key: str, job_id: str | None) -> None:
             return
         job_id = leases.account_release(account_key, job_id)
 
-
-def _fail_waiting(job_id: str) -> int:
-    try:
-        lifecycle.job_fail(job_id=job_id, error=WAITED_TOO_LONG, category="busy")
-    except lifecycle.InvalidTransition:
-        return 0
-    return 1

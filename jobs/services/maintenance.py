@@ -33,14 +33,14 @@ def jobs_reap() -> int:
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
     )
     for job_id in dead.values_list("id", flat=True):
-        reaped += _fail_quietly(job_id, WORKER_DIED, "worker")
+        reaped += job_fail_unless_finished(job_id, WORKER_DIED, "worker")
 
     grace = now - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS)
     connection = redis_connection()
     for job_id in Job.objects.filter(status=JobStatus.PENDING, created_at__lt=grace).values_list("id", flat=True):
         problem = _queue_problem(str(job_id), connection)
         if problem:
-            reaped += _fail_quietly(job_id, problem, "queue")
+            reaped += job_fail_unless_finished(job_id, problem, "queue")
     return reaped
 
 
@@ -70,7 +70,8 @@ def _queue_problem(rq_job_id: str, connection) -> str | None:
     return None
 
 
-def _fail_quietly(job_id, message: str, category: str) -> int:
+def job_fail_unless_finished(job_id, message: str, category: str) -> int:
+    """Fail a job on behalf of the maintenance pass; 1 if it was failed, 0 if it had finished."""
     try:
         lifecycle.job_fail(job_id=job_id, error=message, category=category)
     except lifecycle.InvalidTransition:

@@ -114,8 +114,8 @@ def slots_in_use() -> int:
 def account_acquire(account_key: str, job_id: str) -> Account:
     """Take the portal account for `job_id`, or put the job in the account's line.
 
-    A free account goes to the head of its line first, so jobs on one account run in the order
-    they arrived. A job with no account (no login) never waits."""
+    A free account goes to the head of its line first, so waiting jobs run in the order they
+    joined the line. A job with no account (no login) never waits."""
     if not account_key:
         return Account.HELD
     return Account(_account_script(_ACCOUNT_ACQUIRE, account_key, job_id))

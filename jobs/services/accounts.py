@@ -1,4 +1,4 @@
-"""Jobs that share a portal account take turns, in the order they arrived.
+"""Jobs that share a portal account take turns, in the order they joined its line.
 
 A job that finds its account in use joins the account's line and gives its worker back
 (jobs.leases holds the line). When the running job ends, the account is reserved for the head of

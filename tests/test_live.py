@@ -30,7 +30,10 @@ def test_a_burst_from_one_job_leaves_as_about_ten_messages_a_second_and_loses_no
     logs = [m["message"] for m in inner if m["type"] == events.LOG]
     assert logs == [f"passo {step}" for step in range(1, 301)]
     updates = [m["data"]["progress"] for m in inner if m["type"] == events.UPDATE]
-    assert len(updates) == len(received), "one job.update (the newest) per message"
+    # Log lines published after the last update may leave in a message of their own.
+    per_message = [sum(m["type"] == events.UPDATE for m in GroupListener.unpacked([one])) for one in received]
+    assert max(per_message) == 1, "at most one job.update (the newest) per message"
+    assert len(updates) >= len(received) - 1
     assert updates == sorted(updates) and updates[-1] == 100
 
 

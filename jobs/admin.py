@@ -1,9 +1,15 @@
+from functools import wraps
+
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django_rq import urls as django_rq_urls
+from django_rq.admin import QueueAdmin
+from django_rq.models import Dashboard
 
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact, JobLog
 
@@ -135,3 +141,49 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
 
         count = queryset.filter(state=CallbackDelivery.State.PENDING).update(next_attempt_at=timezone.now())
         self.message_user(request, f"{count} entrega(s) serão tentadas na próxima passagem (até 30 s).")
+
+
+# --- The rq queues (django-rq) --------------------------------------------------------------
+# Whoever opens the queues may delete, requeue or stop any rq job, which none of the `jobs.*`
+# permissions covers: they need a superuser or django-rq's own permission, `django_rq.admin`
+# ("Access admin page"). The same permission decides whether the admin index links to them.
+QUEUES_PERMISSION = "django_rq.admin"
+
+
+def queue_urlpatterns() -> list[URLPattern]:
+    """django-rq's views for the project's /admin/django-rq/ include, each behind the gate."""
+    return [_gated(pattern) for pattern in django_rq_urls.urlpatterns]
+
+
+def queues_permission_required(view):
+    """Send visitors who are not active staff to the admin login; refuse staff without the
+    queue permission with 403, whatever the method."""
+
+    @wraps(view)
+    def gated(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not user.has_perm(QUEUES_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return gated
+
+
+class GatedQueueAdmin(QueueAdmin):
+    """django-rq's own admin entry (/admin/django_rq/dashboard/…), whose views only ask for a
+    staff account, behind the same gate as the include."""
+
+    def get_urls(self):
+        return [_gated(pattern) for pattern in super().get_urls()]
+
+
+def _gated(pattern: URLPattern) -> URLPattern:
+    return URLPattern(pattern.pattern, queues_permission_required(pattern.callback), pattern.default_args,
+                      pattern.name)
+
+
+if admin.site.is_registered(Dashboard):
+    admin.site.unregister(Dashboard)
+    admin.site.register(Dashboard, GatedQueueAdmin)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import api as accounts_api
+from jobs.admin import queue_urlpatterns
 from jobs.urls import api_v1_urlpatterns as jobs_v1
 from jobs.urls import dashboard_urlpatterns
 from jobs.urls import seed_urlpatterns as jobs_seed
@@ -29,7 +30,7 @@ urlpatterns = [
     # Staff.
     path("painel/", include((dashboard_urlpatterns, "dashboard"))),
     path("accounts/", include("accounts.urls")),
-    path("admin/django-rq/", include("django_rq.urls")),
+    path("admin/django-rq/", include((queue_urlpatterns(), "django_rq"))),
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
 ]

@@ -6,11 +6,12 @@ from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, NotFound
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from jobs import selectors
 from jobs.kinds import CARRIER_KINDS, SAT_KIND
+from jobs.permissions import CanCreateJobs
 from jobs.queues import redis_connection
 from jobs.serializers import (
     CarrierPayloadSerializer,
@@ -65,6 +66,8 @@ class HealthApi(SeedAPIView):
 
 
 class _JobCreateApi(SeedAPIView):
+    permission_classes = [IsAuthenticated, CanCreateJobs]
+
     def create(self, request, kind: str, payload_class):
         payload = payload_class(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -84,7 +87,7 @@ class CarrierJobCreateApi(_JobCreateApi):
         operation_id="executar_operadora",
         request=CarrierPayloadSerializer,
         parameters=[OpenApiParameter("operadora", str, OpenApiParameter.PATH, enum=list(CARRIER_KINDS))],
-        responses={200: JobResponseSerializer, 404: DETAIL, 422: INVALID, 503: DETAIL},
+        responses={200: JobResponseSerializer, 403: DETAIL, 404: DETAIL, 422: INVALID, 503: DETAIL},
         tags=["jobs"],
     )
     def post(self, request, operadora: str):
@@ -96,7 +99,7 @@ class CarrierJobCreateApi(_JobCreateApi):
 class SatJobCreateApi(_JobCreateApi):
     @extend_schema(
         operation_id="executar_sat", request=SatPayloadSerializer,
-        responses={200: JobResponseSerializer, 422: INVALID, 503: DETAIL}, tags=["jobs"],
+        responses={200: JobResponseSerializer, 403: DETAIL, 422: INVALID, 503: DETAIL}, tags=["jobs"],
     )
     def post(self, request):
         return self.create(request, SAT_KIND, SatPayloadSerializer)
@@ -134,6 +137,7 @@ class JobListCreateApiV1(generics.ListCreateAPIView):
     """List the jobs you may see (filter with ?status= and ?kind=), or start one."""
 
     serializer_class = JobSerializer
+    permission_classes = [IsAuthenticated, CanCreateJobs]
 
     def get_queryset(self):
         filters = JobFilterSerializer(data=self.request.query_params)
@@ -144,7 +148,7 @@ class JobListCreateApiV1(generics.ListCreateAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer, 400: DETAIL, 503: DETAIL})
+    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer, 400: DETAIL, 403: DETAIL, 503: DETAIL})
     def post(self, request, *args, **kwargs):
         data = JobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

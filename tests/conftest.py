@@ -1,5 +1,6 @@
-"""Shared fixtures: the cast (Alice is staff, Bob and Charlie are not), API clients, and the
-real outside parts the integration tests need: rq workers and a fake processo API."""
+"""Shared fixtures: the cast (Alice is staff, Bob and Charlie are not; all three may start jobs,
+jobs.add_job), API clients, and the real outside parts the integration tests need: rq workers
+and a fake processo API."""
 
 import os
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -30,17 +32,24 @@ def _clean_redis():
 
 @pytest.fixture
 def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-pass", is_staff=True)
+    return job_starter(django_user_model.objects.create_user("alice", "alice@example.com", "alice-pass",
+                                                             is_staff=True))
 
 
 @pytest.fixture
 def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-pass")
+    return job_starter(django_user_model.objects.create_user("bob", "bob@example.com", "bob-pass"))
 
 
 @pytest.fixture
 def charlie(django_user_model):
-    return django_user_model.objects.create_user("charlie", "charlie@example.com", "charlie-pass")
+    return job_starter(django_user_model.objects.create_user("charlie", "charlie@example.com", "charlie-pass"))
+
+
+def job_starter(user):
+    """`user`, allowed to start jobs (jobs.add_job)."""
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="jobs", codename="add_job"))
+    return user
 
 
 def bearer_client(user) -> APIClient:

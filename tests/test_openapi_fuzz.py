@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from project.wsgi import application
-from tests.conftest import bearer_client
+from tests.conftest import bearer_client, job_starter
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def api_schema(db):
 
 @pytest.fixture
 def auth_header(django_user_model):
-    user = django_user_model.objects.create_user("fuzzer", password="fuzzer-pass", is_staff=True)
+    user = job_starter(django_user_model.objects.create_user("fuzzer", password="fuzzer-pass", is_staff=True))
     return bearer_client(user)._credentials
 
 

@@ -303,11 +303,13 @@ class Bench:
         django.setup()
         from django.conf import settings
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Permission
         from rest_framework_simplejwt.tokens import RefreshToken
 
         from jobs.queues import RPA_QUEUE, redis_connection
 
         self.user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:8]}", password=None)
+        self.user.user_permissions.add(Permission.objects.get(content_type__app_label="jobs", codename="add_job"))
         self.token = str(RefreshToken.for_user(self.user).access_token)
         db = settings.DATABASES["default"]
         self.out(f"Database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']}  (CONN_MAX_AGE={db['CONN_MAX_AGE']})")

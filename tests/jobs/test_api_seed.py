@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 
 import jwt
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from jobs.api import QueueUnavailableError
 from jobs.models import Job, JobLog, JobStatus
+from tests.conftest import bearer_client
 from tests.jobs.helpers import DEMO, carrier_payload
 
 CARRIERS = ("OI", "VIVO", "EMBRATEL", "DIGITALNET")
@@ -397,6 +399,51 @@ def test_authentication_is_checked_before_the_body(bob):
 
     assert response.status_code == 401
     assert response.json() == INVALID_TOKEN
+
+
+# --- who may start jobs: jobs.add_job, as on the pages --------------------------------------
+
+NO_PERMISSION = {"detail": "Você não tem permissão para criar jobs (permissão jobs.add_job). "
+                           "Peça acesso a um administrador."}
+
+
+@pytest.fixture
+def dora_api(django_user_model):
+    """Dora signs in with a JWT but was not given jobs.add_job."""
+    return bearer_client(django_user_model.objects.create_user("dora", password="dora-pass"))
+
+
+@pytest.fixture
+def vera_api(django_user_model):
+    """Vera is staff with only jobs.view_job: she may look at every job, not start one."""
+    vera = django_user_model.objects.create_user("vera", password="vera-pass", is_staff=True)
+    vera.user_permissions.add(Permission.objects.get(codename="view_job"))
+    return bearer_client(vera)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path, body", [("/executar/OI", carrier()), ("/executar/sat", sat_payload())])
+def test_a_user_without_the_add_job_permission_cannot_start_a_job(dora_api, vera_api, rpa_queue, path, body):
+    for client in (dora_api, vera_api):
+        response = client.post(path, body, format="json")
+
+        assert response.status_code == 403
+        assert response.json() == NO_PERMISSION
+    assert Job.objects.count() == 0
+    assert rpa_queue.get_job_ids() == []
+
+
+@pytest.mark.django_db
+def test_the_permission_is_checked_before_the_body(dora_api):
+    response = dora_api.post("/executar/OI", "{broken", content_type="application/json")
+
+    assert response.status_code == 403
+    assert response.json() == NO_PERMISSION
+
+
+@pytest.mark.django_db
+def test_a_user_without_the_add_job_permission_still_sees_their_jobs(dora_api):
+    assert dora_api.get("/jobs").json() == {"total_jobs": 0, "jobs": []}
 
 
 @pytest.mark.django_db(transaction=True)

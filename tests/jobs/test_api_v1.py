@@ -4,11 +4,13 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from jobs.api import QueueUnavailableError
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog, JobStatus
+from tests.conftest import bearer_client
 from tests.jobs.helpers import DEMO, carrier_payload
 
 JOBS = "/api/v1/jobs/"
@@ -357,6 +359,31 @@ def test_it_refuses_an_unauthenticated_create_and_creates_nothing():
     response = APIClient().post(JOBS, create_body(), format="json")
 
     assert response.status_code == 401
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_staff_without_the_add_job_permission_cannot_create_a_job(django_user_model, rpa_queue):
+    vera = django_user_model.objects.create_user("vera", password="vera-pass", is_staff=True)
+    vera.user_permissions.add(Permission.objects.get(codename="view_job"))
+    client = bearer_client(vera)
+
+    response = client.post(JOBS, create_body(), format="json")
+
+    assert response.status_code == 403
+    assert "jobs.add_job" in response.json()["detail"]
+    assert Job.objects.count() == 0
+    assert rpa_queue.get_job_ids() == []
+    assert client.get(JOBS).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_user_without_the_add_job_permission_cannot_create_a_job(django_user_model):
+    dora = django_user_model.objects.create_user("dora", password="dora-pass")
+
+    response = bearer_client(dora).post(JOBS, create_body("SAT", **SAT_PARAMS), format="json")
+
+    assert response.status_code == 403
     assert Job.objects.count() == 0
 
 

@@ -5,13 +5,14 @@ from datetime import UTC, datetime
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from project.seed import SeedAPIView, StrictCharField, StrictSerializer
+from accounts.tokens import SessionExpired
+from project.seed import SeedAPIView, SeedErrorSerializer, StrictCharField, StrictSerializer
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -54,10 +55,35 @@ class AuthLoginApi(SeedAPIView):
 
 
 class AuthTokenRefreshApi(SeedAPIView):
-    @extend_schema(operation_id="auth_token_refresh", responses={200: TokenPairSerializer}, tags=["auth"])
+    """A new pair for the bearer's session (seed 002): same login time, until JWT_SESSION_MAX_DAYS
+    after it. A dashboard session gets a pair of its own, as from /auth/token."""
+
+    @extend_schema(
+        operation_id="auth_token_refresh", tags=["auth"],
+        responses={200: TokenPairSerializer, 401: SeedErrorSerializer, 403: SeedErrorSerializer},
+    )
     def get(self, request):
-        pair = services.token_pair_issue(user=request.user)
+        if request.auth is None:
+            pair = services.token_pair_issue(user=request.user)
+        else:
+            try:
+                pair = services.token_pair_renew(user=request.user, token=request.auth)
+            except SessionExpired as exc:
+                raise SessionOver(str(exc)) from None
+            except services.IntegrationTokenNotRenewable:
+                raise PermissionDenied(INTEGRATION_NOT_RENEWED) from None
         return Response(TokenPairSerializer(pair).data)
+
+
+INTEGRATION_NOT_RENEWED = (
+    "Tokens de integração não são renovados: peça um novo a um administrador (manage.py issue_integration_token)."
+)
+
+
+class SessionOver(APIException):
+    status_code = 401
+    default_code = "session_expired"
+    auth_header = 'Bearer realm="api"'
 
 
 class AuthTokenApi(SeedAPIView):

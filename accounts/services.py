@@ -6,10 +6,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from accounts.authentication import INTEGRATION_CLAIM
 from accounts.models import IntegrationToken, User
+from accounts.tokens import SessionRefreshToken, session_login_time
 from jobs.queues import redis_connection
 
 
@@ -20,15 +21,33 @@ class TokenPair:
     refresh_token: str
 
 
-def token_pair_issue(*, user: User) -> TokenPair:
-    """Issue a fresh access + refresh pair for `user` (the refresh one is tracked for blacklisting)."""
-    refresh = RefreshToken.for_user(user)
+class IntegrationTokenNotRenewable(Exception):
+    """Integration tokens live as long as an administrator decided; they are not renewed."""
+
+
+def token_pair_issue(*, user: User, login_time: int | None = None) -> TokenPair:
+    """Issue a fresh access + refresh pair for `user` (the refresh one is tracked for blacklisting).
+
+    `login_time` is when the session began (seconds since the epoch); a new login by default.
+    """
+    refresh = SessionRefreshToken.for_user(user, login_time=login_time)
     access = refresh.access_token
     return TokenPair(
         access_token=str(access),
         expires_in=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
         refresh_token=str(refresh),
     )
+
+
+def token_pair_renew(*, user: User, token: Token) -> TokenPair:
+    """The next pair of the session `token` belongs to, with the same login time.
+
+    Raises SessionExpired JWT_SESSION_MAX_DAYS after the login, and IntegrationTokenNotRenewable
+    for an integration token (renewing one would mint ordinary tokens for as long as it lives).
+    """
+    if token.get(INTEGRATION_CLAIM):
+        raise IntegrationTokenNotRenewable()
+    return token_pair_issue(user=user, login_time=session_login_time(token))
 
 
 def integration_token_issue(*, user: User, days: int | None = None, label: str = "") -> tuple[str, IntegrationToken]:

@@ -290,7 +290,13 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     # Separate from SECRET_KEY so that rotating one does not invalidate the other.
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY", "dev-only-jwt-signing-key-change-me-0123456789"),
+    # Tokens carry their session's login time; refresh tokens keep it when they rotate.
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.TokenRefreshSerializer",
 }
+# Renewing tokens (GET /auth/tokenRefresh, POST /api/v1/auth/token/refresh/) stops this many days
+# after the password login the session began with; then the user logs in again.
+JWT_SESSION_MAX_DAYS = env_int("JWT_SESSION_MAX_DAYS", 7, minimum=1)
 INTEGRATION_TOKEN_DAYS = env_int("INTEGRATION_TOKEN_DAYS", 365, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------

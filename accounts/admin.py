@@ -1,8 +1,24 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts import services
-from accounts.models import IntegrationToken, User
+from accounts import selectors, services
+from accounts.forms import AdminLoginForm
+from accounts.models import IntegrationToken, LoginAttempt, User
+
+# The admin login says so when a login is locked out (django-axes).
+admin.site.login_form = AdminLoginForm
+
+
+class LastAttemptFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "última tentativa"
+
+
+class RouteFilter(admin.AllValuesFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "rota"
 
 
 @admin.register(User)
@@ -30,3 +46,53 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = sum(services.integration_token_revoke(jti=t.jti) for t in queryset)
         self.message_user(request, f"{count} token(s) revogado(s).")
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Failed logins and the lock-outs they cause; "Desbloquear" lifts one. The form data axes
+    keeps with an attempt is not shown (passwords are masked in it, but it is not needed)."""
+
+    list_display = ("username", "address", "failures", "locked", "last_attempt", "route")
+    list_display_links = None
+    list_filter = (("attempt_time", LastAttemptFilter), ("path_info", RouteFilter))
+    search_fields = ("username", "ip_address", "user_agent")
+    actions = ["unlock"]
+
+    def get_queryset(self, request):
+        return selectors.login_attempts_with_lockout(super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="endereço", ordering="ip_address")
+    def address(self, obj) -> str:
+        return obj.ip_address or "—"
+
+    @admin.display(description="falhas", ordering="failures_since_start")
+    def failures(self, obj) -> int:
+        return obj.failures_since_start
+
+    @admin.display(boolean=True, description="bloqueado agora", ordering="locked")
+    def locked(self, obj) -> bool:
+        return obj.locked
+
+    @admin.display(description="última tentativa", ordering="attempt_time")
+    def last_attempt(self, obj):
+        return obj.attempt_time
+
+    @admin.display(description="rota", ordering="path_info")
+    def route(self, obj) -> str:
+        return obj.path_info
+
+    @admin.action(description="Desbloquear o usuário e o endereço das tentativas selecionadas",
+                  permissions=["delete"])
+    def unlock(self, request, queryset):
+        removed = sum(
+            services.login_lockout_lift(username=attempt.username, ip_address=attempt.ip_address)
+            for attempt in queryset
+        )
+        self.message_user(request, f"Login liberado: {removed} registro(s) de tentativas apagado(s).")

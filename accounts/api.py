@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
@@ -11,8 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.serializers import TooManyLoginAttempts
 from accounts.tokens import SessionExpired
-from project.seed import SeedAPIView, SeedErrorSerializer, StrictCharField, StrictSerializer
+from project.seed import (
+    SeedAPIView,
+    SeedErrorSerializer,
+    SeedValidationErrorSerializer,
+    StrictCharField,
+    StrictSerializer,
+)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -30,13 +36,17 @@ class AuthLoginApi(SeedAPIView):
         password = StrictCharField(max_length=256, trim_whitespace=False)
 
     @extend_schema(
-        operation_id="auth_login", request=InputSerializer,
-        responses={200: TokenPairSerializer}, tags=["auth"],
+        operation_id="auth_login", request=InputSerializer, tags=["auth"],
+        responses={200: TokenPairSerializer, 401: SeedErrorSerializer, 422: SeedValidationErrorSerializer,
+                   429: SeedErrorSerializer},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        try:
+            user = services.user_authenticate(request=request, **data.validated_data)
+        except services.LoginLocked as locked:
+            raise TooManyLoginAttempts(locked) from None
         if user is None:
             raise AuthenticationFailed("Usuário ou senha inválidos")
         pair = services.token_pair_issue(user=user)

@@ -1,3 +1,4 @@
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -38,3 +39,14 @@ class IntegrationToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class LoginAttempt(AccessAttempt):
+    """Failed logins of one username from one address, as django-axes counts them to lock
+    logins out; here for the admin, in Portuguese (axes' own admin is switched off)."""
+
+    class Meta:
+        proxy = True
+        ordering = ["-attempt_time"]
+        verbose_name = "tentativa de login"
+        verbose_name_plural = "tentativas de login (bloqueios)"

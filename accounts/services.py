@@ -1,17 +1,66 @@
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import ngettext
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from accounts.authentication import INTEGRATION_CLAIM
 from accounts.models import IntegrationToken, User
 from accounts.tokens import SessionRefreshToken, session_login_time
 from jobs.queues import redis_connection
+
+
+class LoginLocked(Exception):
+    """Too many failed logins for this username or from this address (django-axes)."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            "Muitas tentativas de login sem sucesso para este usuário ou endereço. Tente de novo em "
+            + ngettext("%(n)d minuto", "%(n)d minutos", minutes) % {"n": minutes}
+            + " ou peça a um administrador para desbloquear."
+        )
+
+
+def user_authenticate(*, request: HttpRequest, username: str, password: str) -> User | None:
+    """The active user these credentials belong to, or None for wrong ones.
+
+    Raises LoginLocked while the username or the request's address is locked out: then even the
+    right password is refused (and the attempt counts as one more failure).
+    """
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        login_lockout_check(request=request)
+    return user
+
+
+def login_lockout_check(*, request: HttpRequest) -> None:
+    """Raise LoginLocked if the login attempt just made on `request` was refused or ended in a
+    lock-out. Call it after django.contrib.auth.authenticate returned None."""
+    if getattr(request, "axes_locked_out", False):
+        raise LoginLocked(retry_after=int(get_cool_off(request).total_seconds()))
+
+
+def login_lockout_lift(*, username: str | None = None, ip_address: str | None = None) -> int:
+    """Forget the failed logins of `username` and those from `ip_address`, lifting any lock-out
+    they caused; return how many attempt records were removed."""
+    if username is None and ip_address is None:
+        raise ValueError("Name a username or an address.")
+    # axes reads a missing one of the two as "IS NULL" when asked for either.
+    return AxesProxyHandler.reset_attempts(
+        username=username, ip_address=ip_address, ip_or_username=username is not None and ip_address is not None
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import api as accounts_api
+from accounts import views as accounts_views
 from jobs.admin import queue_urlpatterns
 from jobs.urls import api_v1_urlpatterns as jobs_v1
 from jobs.urls import dashboard_urlpatterns
@@ -31,6 +32,8 @@ urlpatterns = [
     path("painel/", include((dashboard_urlpatterns, "dashboard"))),
     path("accounts/", include("accounts.urls")),
     path("admin/django-rq/", include((queue_urlpatterns(), "django_rq"))),
+    # The admin's own login view, answering 429 while a login is locked out.
+    path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
 ]

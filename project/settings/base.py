@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_rq",
+    "axes",
     "channels",
     "accounts",
     "jobs",
@@ -55,6 +56,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses any login while its username or address is locked out (see "Login throttling").
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -299,6 +306,31 @@ SIMPLE_JWT = {
 JWT_SESSION_MAX_DAYS = env_int("JWT_SESSION_MAX_DAYS", 7, minimum=1)
 INTEGRATION_TOKEN_DAYS = env_int("INTEGRATION_TOKEN_DAYS", 365, minimum=1)
 
+# --- Login throttling (django-axes) ---------------------------------------------------------
+# Every login (/auth/login, /api/v1/auth/token/, the staff and admin login pages) goes through
+# django.contrib.auth.authenticate, where axes counts failures in the database. After
+# LOGIN_FAILURE_LIMIT failures within LOGIN_LOCKOUT_MINUTES for one username (from any address:
+# a guesser spread over many machines) or from one address (for any usernames: one machine
+# trying a password on many accounts), that username or address is refused, the right password
+# included, until the failures are LOGIN_LOCKOUT_MINUTES old. A refused attempt counts too, so
+# a client that keeps trying stays locked. The API answers 429 with Retry-After, the pages say
+# so on the form. An admin lifts a lock-out in the admin (Tentativas de login) or with
+# `manage.py axes_reset_username USER` / `axes_reset_ip ADDRESS`.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not wipe the failures: it would also wipe its address's count, so one valid
+# account would let an address keep guessing at the others.
+AXES_RESET_ON_SUCCESS = False
+# The views answer a lock-out themselves (JSON 429 on the API, the form's message on the pages)
+# instead of axes' middleware; its admin is replaced by a Portuguese one (accounts/admin.py).
+AXES_ENABLE_ADMIN = False
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# Only failures matter here; successful logins are already in each user's last_login.
+AXES_DISABLE_ACCESS_LOG = True
+# Masked in axes' log lines and in the form data it keeps with an attempt.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "csrfmiddlewaretoken"]
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -306,5 +338,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"rq.worker": {"level": "WARNING"}},
+    # axes: failed logins and lock-outs are warnings (username and address masked); its
+    # step-by-step info lines are not needed.
+    "loggers": {"rq.worker": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -21,7 +21,7 @@ from jobs import selectors
 from jobs.forms import JobFilterForm
 from jobs.kinds import ALL_KINDS, CARRIER_KINDS, SAT_KIND
 from jobs.models import Job, JobArtifact
-from jobs.permissions import can_create_jobs
+from jobs.permissions import JOB_CREATE_PERMISSION
 from jobs.serializers import payload_serializer_for
 from jobs.services import lifecycle
 
@@ -29,17 +29,20 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 LOG_TAIL = 500
+CREATE_PERMISSION = JOB_CREATE_PERMISSION  # the API asks for the same (jobs/permissions.py)
 
 staff_required = user_passes_test(lambda user: user.is_active and user.is_staff, login_url="accounts:login")
 
 
-def job_create_permission_required(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not can_create_jobs(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-    return wrapped
+def permission(codename: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(codename):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator
 
 
 @staff_required
@@ -90,7 +93,7 @@ def job_detail(request, job_id):
         "artifacts": artifacts, "callbacks": selectors.job_callback_history(job=job),
         "screenshots": [a for a in artifacts if a.name.lower().endswith(".png")],
         "result_file": selectors.job_result_file(job),
-        "can_retry": job.status == Job.Status.FAILED and can_create_jobs(request.user),
+        "can_retry": job.status == Job.Status.FAILED and request.user.has_perm(CREATE_PERMISSION),
     })
 
 
@@ -113,7 +116,7 @@ def job_state(request, job_id):
 
 
 @staff_required
-@job_create_permission_required
+@permission(CREATE_PERMISSION)
 def job_new(request, kind: str):
     if kind not in ALL_KINDS:
         raise Http404(f"Operadora '{kind}' não encontrada")
@@ -144,7 +147,7 @@ def job_new(request, kind: str):
 
 
 @staff_required
-@job_create_permission_required
+@permission(CREATE_PERMISSION)
 @require_POST
 def job_retry(request, job_id):
     source = _visible_job(request, job_id)

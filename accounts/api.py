@@ -91,6 +91,9 @@ INTEGRATION_NOT_RENEWED = (
 
 
 class SessionOver(APIException):
+    """401 saying the session is over; not AuthenticationFailed, which the seed dialect answers
+    with its generic 'Token inválido ou expirado'."""
+
     status_code = 401
     default_code = "session_expired"
     auth_header = 'Bearer realm="api"'

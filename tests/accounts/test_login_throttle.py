@@ -6,6 +6,7 @@ locked even the right password is refused. The lock ends by itself, or an admin 
 from datetime import timedelta
 
 import pytest
+import requests
 from axes.models import AccessAttempt
 from django.core.management import call_command
 from django.db.models import F
@@ -116,6 +117,21 @@ def test_the_limit_and_the_cool_off_follow_the_settings(alice, settings):
     assert response.status_code == 429
     assert response["Retry-After"] == "60"
     assert "1 minuto " in response.json()["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_served_application_locks_out_as_the_probe_tried_it(asgi_server, alice):
+    """As against `make run`: daphne, many wrong passwords in a row, then the right one."""
+    url = f"{asgi_server.url}/auth/login"
+    answers = [requests.post(url, json={"username": "alice", "password": f"guess-{n}"}, timeout=10).status_code
+               for n in range(3 * LIMIT)]
+
+    right = requests.post(url, json={"username": "alice", "password": "alice-pass"}, timeout=10)
+
+    assert answers == [401] * (LIMIT - 1) + [429] * (2 * LIMIT + 1)
+    assert right.status_code == 429
+    assert right.headers["Retry-After"] == str(LOCKOUT_SECONDS)
+    assert right.json() == LOCKED
 
 
 # --- the pages ------------------------------------------------------------------------------

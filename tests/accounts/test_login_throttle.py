@@ -222,6 +222,7 @@ def test_staff_without_the_permission_cannot_lift_a_lock_out(client, alice, djan
 @pytest.mark.django_db
 def test_a_lock_out_is_lifted_from_the_command_line(alice):
     fail_logins("alice")
+    assert_locked(seed_login("alice", "alice-pass", ELSEWHERE))
 
     call_command("axes_reset_username", "alice", verbosity=0)
 

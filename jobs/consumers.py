@@ -13,7 +13,6 @@ subscription to one job starts with its current state); the seller bot's notific
 act on — the connection stays open.
 """
 
-import json
 from uuid import UUID
 
 from channels.db import database_sync_to_async
@@ -21,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from jobs import events, selectors
 from project import live
+from project.jsonbody import JsonTooDeepError, json_loads_bounded
 
 ALL_JOBS = "*"
 # Frames longer than this are refused unread: every message a client may send is tiny.
@@ -61,7 +61,9 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         if len(text_data) > MAX_FRAME_CHARS:
             return await self.error(f"Mensagem grande demais: o limite é de {MAX_FRAME_CHARS} caracteres.")
         try:
-            content = json.loads(text_data)
+            content = json_loads_bounded(text_data)
+        except JsonTooDeepError as exc:
+            return await self.error(f"Mensagem não é um JSON aceito: {exc}")
         except ValueError:
             return await self.error("Mensagem não é um JSON válido.")
         if not isinstance(content, dict):

@@ -11,6 +11,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from project.jsonbody import JSON_TOO_DEEP
 from project.middleware import body_too_large_message
 
 INVALID_TOKEN = "Token inválido ou expirado"
@@ -42,8 +43,11 @@ def seed_exception_handler(exc, context):
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if isinstance(exc, exceptions.ParseError):
+        # A body nested too deeply is malformed JSON to the seed's frontends too (422), with its
+        # own sentence.
+        too_deep = getattr(exc.detail, "code", None) == JSON_TOO_DEEP
         return Response(
-            {"detail": [{"loc": ["body"], "msg": f"JSON inválido: {exc.detail}",
+            {"detail": [{"loc": ["body"], "msg": str(exc.detail) if too_deep else f"JSON inválido: {exc.detail}",
                          "type": "value_error.jsondecode"}]},
             status=422,
         )

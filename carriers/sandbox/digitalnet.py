@@ -12,7 +12,6 @@ The newest invoice of contract 99999999 stays "gerando" (being generated) foreve
 """
 
 import asyncio
-import json
 
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import RedirectView
 
 from carriers.sandbox import common
+from project.jsonbody import json_loads_bounded
 
 CARRIER = "DIGITALNET"
 # Preparing a file takes the portal a while; the automation must wait for the download.
@@ -49,7 +49,7 @@ def dashboard(request):
 @require_POST
 def session(request):
     try:
-        body = json.loads(request.body)
+        body = json_loads_bounded(request.body)
         email, senha, cnpj = str(body["email"]).strip(), str(body["senha"]), str(body["cnpj"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"erro": "Preencha CNPJ, e-mail e senha."}, status=400)

@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.generic import RedirectView
 
 from carriers.sandbox import common
+from project.jsonbody import json_loads_bounded
 
 CARRIER = "SAT"
 # The integration users SAT issued to this company: one for the portal and the API alike.
@@ -158,7 +159,7 @@ def logout(request):
 @require_POST
 def api_login(request):
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_loads_bounded(request.body or b"{}")
     except ValueError:
         return JsonResponse({"detail": "Corpo JSON inválido"}, status=400)
     username = body.get("username") if isinstance(body, dict) else None

@@ -237,6 +237,9 @@ class TestSubscriptions:
         run(scenario)
 
 
+TOO_DEEP = "Mensagem não é um JSON aceito: JSON aninhado demais: o limite é de 32 níveis de listas e objetos."
+
+
 class TestBadFrames:
     @pytest.mark.parametrize(("frame", "detail"), [
         ("not json", "Mensagem não é um JSON válido."),
@@ -249,6 +252,9 @@ class TestBadFrames:
          "job_id inválido: 'job-123'. Informe o id (UUID) de um job ou \"*\"."),
         ('{"action": "subscribe", "job_id": "' + "x" * 5000 + '"}',
          "Mensagem grande demais: o limite é de 4096 caracteres."),
+        # Deep enough to exhaust Python's recursion limit, yet under the size limit.
+        ("[" * 2000 + "]" * 2000, TOO_DEEP),
+        ('{"action": "subscribe", "job_id": "*", "x": ' + "[" * 40 + "]" * 40 + "}", TOO_DEEP),
     ])
     def test_a_bad_frame_gets_an_error_and_the_connection_stays_usable(self, bob, frame, detail):
         job = make_job(bob)

@@ -1,13 +1,74 @@
+"""Request bodies: one size limit, whether the client declares the length or sends it chunked."""
+
+import json
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import JsonResponse
+
+# The admin and the sandbox portals (demo uploads of invoices) take files.
+UNLIMITED_PATH_PREFIXES = ("/admin/", "/sandbox/")
+
+
+class AsgiRequestBody:
+    """ASGI wrapper: read the body as it arrives, refuse it with 413 once it passes
+    API_MAX_BODY_BYTES, and give the application an honest Content-Length.
+
+    Django's ASGI handler buffers the whole body, but its request (and DRF's parsers, and the
+    multipart parser) takes the body's size from the Content-Length header: a body sent with
+    `Transfer-Encoding: chunked` has none, so it was read as empty, and the size limit that
+    checks the header never saw it. Here a chunked body is read message by message, counted
+    as it comes, and handed on with the length of what arrived.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.application(scope, receive, send)
+        limited = not scope["path"].startswith(UNLIMITED_PATH_PREFIXES)
+        declared = _header(scope, b"content-length")
+        if declared is not None and not _header(scope, b"transfer-encoding"):
+            # The server reads exactly the declared length: checking the header is enough.
+            if limited and declared.isdigit() and int(declared) > settings.API_MAX_BODY_BYTES:
+                return await _send_json(send, 413, {"detail": body_too_large_message()})
+            return await self.application(scope, receive, send)
+
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if limited and size > settings.API_MAX_BODY_BYTES:
+                return await _send_json(send, 413, {"detail": body_too_large_message()})
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        headers = [(name, value) for name, value in scope["headers"]
+                   if name not in (b"content-length", b"transfer-encoding")]
+        headers.append((b"content-length", str(size).encode()))
+        body_message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        delivered = False
+
+        async def receive_buffered():
+            nonlocal delivered
+            if delivered:
+                return await receive()  # the disconnect Django waits for while it answers
+            delivered = True
+            return body_message
+
+        return await self.application({**scope, "headers": headers}, receive_buffered, send)
 
 
 class BodySizeLimitMiddleware:
     """Refuse a request whose declared body is over API_MAX_BODY_BYTES with 413, unread.
 
-    Bodies sent without a Content-Length are still capped by DATA_UPLOAD_MAX_MEMORY_SIZE when
-    the view reads them; the API's exception handler turns that into the same 413.
+    Under the ASGI server, AsgiRequestBody has already done this (and given chunked bodies
+    their Content-Length); this covers the WSGI entry point and in-process test clients.
 
     Both sync- and async-capable: under daphne, one sync-only middleware in the stack makes
     Django switch between the event loop and its shared sync thread around every layer.
@@ -34,8 +95,7 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse({"detail": "Cabeçalho Content-Length inválido."}, status=400)
-        # The admin and the sandbox portals (demo uploads of invoices) take files.
-        if length > settings.API_MAX_BODY_BYTES and not request.path.startswith(("/admin/", "/sandbox/")):
+        if length > settings.API_MAX_BODY_BYTES and not request.path.startswith(UNLIMITED_PATH_PREFIXES):
             return JsonResponse({"detail": body_too_large_message()}, status=413)
         return None
 
@@ -44,3 +104,18 @@ def body_too_large_message() -> str:
     return (
         f"Corpo da requisição muito grande: o limite é {settings.API_MAX_BODY_BYTES} bytes."
     )
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1").strip()
+    return None
+
+
+async def _send_json(send, status: int, body: dict) -> None:
+    content = json.dumps(body, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": content})

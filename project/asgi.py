@@ -20,15 +20,15 @@ if settings.SERVE_STATIC:
 django_asgi_app = AsgiRequestBody(django_asgi_app)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from accounts.websocket_auth import websocket_auth_stack  # noqa: E402
 from jobs.routing import websocket_urlpatterns  # noqa: E402
+from project.websocket_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
 

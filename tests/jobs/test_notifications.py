@@ -21,6 +21,7 @@ from project.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://testserver")
+HOST = (b"host", b"testserver")
 
 
 def run(scenario):
@@ -35,7 +36,7 @@ def token_for(user) -> str:
     return str(RefreshToken.for_user(user).access_token)
 
 
-async def connect(path="/ws/notifications", headers=(ORIGIN,), expect_connected=True):
+async def connect(path="/ws/notifications", headers=(ORIGIN, HOST), expect_connected=True):
     communicator = WebsocketCommunicator(application, path, headers=list(headers))
     connected, _ = await communicator.connect(timeout=5)
     assert connected is expect_connected
@@ -82,7 +83,7 @@ class TestHandshake:
 
     def test_a_bad_token_is_refused_even_with_a_good_session(self, alice):
         cookie = session_cookie(alice)
-        run(lambda: connect("/ws/notifications?token=forged", headers=(ORIGIN, cookie), expect_connected=False))
+        run(lambda: connect("/ws/notifications?token=forged", headers=(ORIGIN, HOST, cookie), expect_connected=False))
 
     def test_an_inactive_user_is_refused(self, bob):
         token = token_for(bob)
@@ -101,7 +102,7 @@ class TestHandshake:
         cookie = session_cookie(alice)
 
         async def scenario():
-            communicator = await connect(headers=(ORIGIN, cookie))
+            communicator = await connect(headers=(ORIGIN, HOST, cookie))
             await communicator.disconnect()
 
         run(scenario)
@@ -118,8 +119,69 @@ class TestHandshake:
         run(scenario)
 
     def test_another_sites_page_is_refused_even_with_a_token(self, bob):
-        headers, token = ((b"origin", b"http://evil.example"),), token_for(bob)
+        headers, token = ((b"origin", b"http://evil.example"), HOST), token_for(bob)
         run(lambda: connect(f"/ws/notifications?token={token}", headers=headers, expect_connected=False))
+
+
+class TestOrigin:
+    """The Origin must be the server's own — scheme, host and port — or a trusted origin."""
+
+    @pytest.mark.parametrize(("origin", "host"), [
+        ("http://127.0.0.1:9999", "127.0.0.1:8000"),  # another server on the same machine
+        ("http://127.0.0.1", "127.0.0.1:8000"),
+        ("http://127.0.0.1:8000", "127.0.0.1"),
+        ("https://127.0.0.1:8000", "127.0.0.1:8000"),  # the connection is not TLS
+        ("http://localhost:8000", "127.0.0.1:8000"),
+        ("null", "127.0.0.1:8000"),
+        ("http://127.0.0.1:8000", "evil.example:8000"),  # a host that is not ours
+    ])
+    def test_a_page_of_another_origin_is_refused_even_with_the_staff_session(self, alice, origin, host):
+        headers = ((b"origin", origin.encode()), (b"host", host.encode()), session_cookie(alice))
+        run(lambda: connect(headers=headers, expect_connected=False))
+
+    def test_without_an_origin_the_handshake_is_refused(self, bob):
+        token = token_for(bob)
+        run(lambda: connect(f"/ws/notifications?token={token}", headers=(HOST,), expect_connected=False))
+
+    @pytest.mark.parametrize(("origin", "host"), [
+        ("http://127.0.0.1:8000", "127.0.0.1:8000"),
+        ("http://LOCALHOST:8000", "localhost:8000"),
+        ("http://localhost:80", "localhost"),
+        ("http://[::1]:8000", "[::1]:8000"),
+    ])
+    def test_the_servers_own_origin_is_accepted(self, alice, origin, host):
+        headers = ((b"origin", origin.encode()), (b"host", host.encode()), session_cookie(alice))
+
+        async def scenario():
+            communicator = await connect(headers=headers)
+            await communicator.disconnect()
+
+        run(scenario)
+
+    def test_behind_a_tls_proxy_the_https_origin_is_accepted(self, alice, settings):
+        settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        headers = ((b"origin", b"https://testserver"), HOST, (b"x-forwarded-proto", b"https"), session_cookie(alice))
+
+        async def scenario():
+            communicator = await connect(headers=headers)
+            await communicator.disconnect()
+            await connect(headers=headers[:2] + headers[3:], expect_connected=False)
+
+        run(scenario)
+
+    def test_a_trusted_origin_is_accepted_by_scheme_host_and_port(self, alice, settings):
+        settings.CSRF_TRUSTED_ORIGINS = ["https://console.example.com", "https://*.ops.example.com:8443"]
+        cookie = session_cookie(alice)
+
+        async def scenario():
+            for origin in (b"https://console.example.com", b"https://a.ops.example.com:8443"):
+                communicator = await connect(headers=((b"origin", origin), HOST, cookie))
+                await communicator.disconnect()
+            for origin in (b"http://console.example.com", b"https://console.example.com:8443",
+                           b"https://a.ops.example.com", b"https://evil-ops.example.com:8443"):
+                await connect(headers=((b"origin", origin), HOST, cookie), expect_connected=False)
+
+        run(scenario)
 
 
 class TestSubscriptions:

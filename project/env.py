@@ -4,6 +4,7 @@ A malformed value stops the process at start-up with the variable's name, instea
 later as a confusing error deep inside a request.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -56,3 +57,14 @@ def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
             raise ImproperlyConfigured(f"The environment variable {name} must be set.")
         return list(default)  # type: ignore[arg-type]
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Return a comma-separated list of IP addresses or networks (10.0.0.0/8, ::1)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks, not {item!r}.") from None
+    return networks

@@ -10,6 +10,7 @@ from jobs.admin import queue_urlpatterns
 from jobs.urls import api_v1_urlpatterns as jobs_v1
 from jobs.urls import dashboard_urlpatterns
 from jobs.urls import seed_urlpatterns as jobs_seed
+from project.metrics import metrics_export
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="v1-token-obtain"),
@@ -35,7 +36,7 @@ urlpatterns = [
     # The admin's own login view, answering 429 while a login is locked out.
     path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics_export, name="prometheus-django-metrics"),
 ]
 
 if settings.SANDBOX_PORTALS:

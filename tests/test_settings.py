@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from project.env import env_bool, env_int, env_list, env_str
+from project.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def _import_production_settings(**env) -> subprocess.CompletedProcess:
-    prefixes = ("DJANGO_", "JWT_", "FIELD_", "REDIS_", "DATABASE_")
+    prefixes = ("DJANGO_", "JWT_", "FIELD_", "REDIS_", "DATABASE_", "METRICS_")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-c", "import project.settings.production"],
@@ -27,6 +27,7 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA=",
     "DJANGO_ALLOWED_HOSTS": "console.example.com", "REDIS_URL": "redis://127.0.0.1:6379/0",
     "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/console", "VAR_DIR": "/tmp/console-settings-test",
+    "METRICS_TOKEN": "m" * 40,
 }
 
 
@@ -43,7 +44,27 @@ def test_production_refuses_to_start_without_a_secret(missing):
     assert f"The environment variable {missing} must be set." in result.stderr
 
 
+def test_production_refuses_to_start_with_metrics_open_to_anyone():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
+    result = _import_production_settings(**env)
+    assert result.returncode != 0
+    assert "Set METRICS_TOKEN" in result.stderr and "METRICS_ALLOWED_ADDRESSES" in result.stderr
+
+
+def test_production_starts_with_a_metrics_allow_list_instead_of_a_token():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
+    result = _import_production_settings(**env, METRICS_ALLOWED_ADDRESSES="10.0.0.0/8, 192.168.0.7")
+    assert result.returncode == 0, result.stderr
+
+
 class TestEnvHelpers:
+    def test_it_reads_networks_and_names_the_variable_of_a_bad_one(self, monkeypatch):
+        monkeypatch.setenv("METRICS_ALLOWED_ADDRESSES", "10.0.0.0/8, ::1")
+        assert [str(n) for n in env_networks("METRICS_ALLOWED_ADDRESSES", [])] == ["10.0.0.0/8", "::1/128"]
+        monkeypatch.setenv("METRICS_ALLOWED_ADDRESSES", "10.0.0.0/8, prometheus.local")
+        with pytest.raises(ImproperlyConfigured, match="METRICS_ALLOWED_ADDRESSES must list IP addresses"):
+            env_networks("METRICS_ALLOWED_ADDRESSES", [])
+
     def test_it_names_the_variable_of_a_bad_number(self, monkeypatch):
         monkeypatch.setenv("RPA_MAX_CONCURRENCY", "five")
         with pytest.raises(ImproperlyConfigured, match="RPA_MAX_CONCURRENCY must be a whole number"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from project.env import env_bool, env_int, env_list, env_str
+from project.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -286,6 +286,13 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": ["healthy", "unhealthy"],
     },
 }
+
+# --- Metrics: /metrics for Prometheus -------------------------------------------------------
+# A bearer token the scrape job must send, and/or the addresses (IPs or networks, as seen by the
+# web server: behind a proxy, the proxy's) that may scrape. Neither set: open (development only;
+# production.py requires one of them).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = env_networks("METRICS_ALLOWED_ADDRESSES", [])
 
 # --- JWT (simplejwt) ------------------------------------------------------------------------
 SIMPLE_JWT = {

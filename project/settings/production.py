@@ -1,8 +1,10 @@
 """Production: secrets have no default, so a missing one stops the process at start-up."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from project.env import env_bool, env_int, env_list, env_str
 from project.settings.base import *  # noqa: F403
-from project.settings.base import SIMPLE_JWT
+from project.settings.base import METRICS_ALLOWED_ADDRESSES, METRICS_TOKEN, SIMPLE_JWT
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
@@ -19,3 +21,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
+
+# /metrics tells anyone who can read it what the console is doing: never open in production.
+if not METRICS_TOKEN and not METRICS_ALLOWED_ADDRESSES:
+    raise ImproperlyConfigured(
+        "Set METRICS_TOKEN (the bearer token Prometheus sends) or METRICS_ALLOWED_ADDRESSES "
+        "(the addresses that may scrape /metrics)."
+    )

@@ -42,3 +42,9 @@ urlpatterns = [
 if settings.SANDBOX_PORTALS:
     # Imitations of the carrier portals and of SAT, for demos and tests (off in production).
     urlpatterns += [path("sandbox/", include("carriers.sandbox.urls"))]
+
+# With DEBUG off: JSON for programs, the console's own pages for people (project/errors.py).
+handler400 = "project.errors.bad_request"
+handler403 = "project.errors.permission_denied"
+handler404 = "project.errors.page_not_found"
+handler500 = "project.errors.server_error"

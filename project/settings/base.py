@@ -19,7 +19,10 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # --- Core -----------------------------------------------------------------------------------
 # Development defaults only; production.py requires real values.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-secret-key-change-me-0123456789abcdef")
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for (DJANGO_DEBUG=1): Django's debug pages print settings, request variables
+# (passwords in a login body among them) and every route, and `make run` is how people run
+# the product.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -204,7 +207,8 @@ JOB_AUTOMATIONS: dict[str, str] = {
 # --- Carriers: the portals, the browser, the SAT delivery -----------------------------------
 # The sandbox portals (/sandbox/<carrier>/) imitate each carrier for demos and tests. Each
 # automation's portal URL is configuration: pointing it at the real portal changes no code.
-SANDBOX_PORTALS = env_bool("SANDBOX_PORTALS", DEBUG)
+# On by default (demos, `make run`); production.py turns them off. Independent of DEBUG.
+SANDBOX_PORTALS = env_bool("SANDBOX_PORTALS", True)
 SANDBOX_BASE_URL = env_str("SANDBOX_BASE_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}").rstrip("/")
 CARRIER_PORTAL_URLS = {
     kind: env_str(f"{kind}_PORTAL_URL", f"{SANDBOX_BASE_URL}/sandbox/{kind.lower()}/")

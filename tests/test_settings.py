@@ -44,6 +44,19 @@ def test_production_refuses_to_start_without_a_secret(missing):
     assert f"The environment variable {missing} must be set." in result.stderr
 
 
+def test_the_deployment_checklist_is_clean_under_production_settings():
+    prefixes = ("DJANGO_", "JWT_", "FIELD_", "REDIS_", "DATABASE_", "METRICS_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env = {**clean, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "project.settings.production",
+           "DJANGO_SECRET_KEY": "k3y-" + "x7Qp9vB2mN4zR8tL" * 4}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
 def test_production_refuses_to_start_with_metrics_open_to_anyone():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
     result = _import_production_settings(**env)

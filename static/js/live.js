@@ -9,6 +9,10 @@
 (function () {
   "use strict";
 
+  // Progress bars come from the server without a width: the Content-Security-Policy allows no
+  // style attribute in the markup, so the width is set here from aria-valuenow.
+  drawProgressBars(document);
+
   var page = document.querySelector("main.page");
   var indicator = document.getElementById("live-status");
   var kind = page && page.dataset.live;
@@ -167,6 +171,7 @@
         if (!html || rows.querySelector('[data-job-id="' + jobId + '"]')) return;
         var holder = document.createElement("tbody");
         holder.innerHTML = html.trim();
+        drawProgressBars(holder);
         var row = holder.firstElementChild;
         if (!row) return;
         row.classList.add("fresh");
@@ -196,7 +201,9 @@
       catchUp: function () {
         var requestedAt = Date.now();
         getText(rowsUrl, function (html) {
-          if (lastLiveChange <= requestedAt) rows.innerHTML = html;
+          if (lastLiveChange > requestedAt) return;
+          rows.innerHTML = html;
+          drawProgressBars(rows);
         });
       },
     };
@@ -209,7 +216,10 @@
 
     function refresh() {
       pending = null;
-      getText(refreshUrl, function (html) { figures.innerHTML = html; });
+      getText(refreshUrl, function (html) {
+        figures.innerHTML = html;
+        drawProgressBars(figures);
+      });
     }
 
     // Queue depth and workers change without job events too.
@@ -238,6 +248,12 @@
     bar.className = "progress progress-" + status.toLowerCase();
     bar.setAttribute("aria-valuenow", progress);
     bar.firstElementChild.style.width = progress + "%";
+  }
+
+  function drawProgressBars(root) {
+    root.querySelectorAll("[data-progress]").forEach(function (bar) {
+      bar.firstElementChild.style.width = bar.getAttribute("aria-valuenow") + "%";
+    });
   }
 
   function clock(timestamp) {

@@ -9,8 +9,11 @@ prints each request's URL; this entry point writes it with those values replaced
 
 import re
 
-from daphne import cli
+from daphne import cli, http_protocol
 from daphne.access import AccessLogGenerator
+from django.conf import settings
+
+from project.middleware import UNLIMITED_PATH_PREFIXES
 
 CREDENTIAL_PARAMETER = re.compile(r"(?i)([?&](?:token|ticket|access_token)=)[^&#\s]*")
 
@@ -26,9 +29,37 @@ class RedactingAccessLog(AccessLogGenerator):
         super().__call__(protocol, action, details)
 
 
+class BoundedBodyRequest(http_protocol.WebRequest):
+    """daphne's request, keeping no more of a body than the application can accept.
+
+    Twisted stores a request's whole body (in a temporary file past 100 KB) before daphne hands
+    it to the application, which then refuses anything over API_MAX_BODY_BYTES with 413
+    (project/middleware.py). Here, past the limit, one byte more is kept — enough for the
+    application to see that the body is too large — and the rest is read off the socket and
+    dropped, so no body, declared or chunked, fills the disk or the memory.
+    """
+
+    def gotLength(self, length):
+        super().gotLength(length)
+        self.body_bytes_kept = 0
+        # Twisted keeps the request line's path on the channel until the request is complete.
+        path = getattr(self.channel, "_path", b"").decode("latin-1")
+        unlimited = path.startswith(UNLIMITED_PATH_PREFIXES)
+        self.body_bytes_cap = None if unlimited else settings.API_MAX_BODY_BYTES + 1
+
+    def handleContentChunk(self, data):
+        if self.body_bytes_cap is not None:
+            data = data[:max(self.body_bytes_cap - self.body_bytes_kept, 0)]
+        if data:
+            self.body_bytes_kept += len(data)
+            super().handleContentChunk(data)
+
+
 def main() -> None:
-    # daphne's command line builds its access log from this module attribute.
+    # daphne's command line builds its access log, and its HTTP factory its requests, from these
+    # module attributes.
     cli.AccessLogGenerator = RedactingAccessLog
+    http_protocol.WebRequest = BoundedBodyRequest
     cli.CommandLineInterface.entrypoint()
 
 

@@ -94,9 +94,10 @@ TEMPLATES = [
 
 # Content-Security-Policy (django-csp) on every page: scripts, styles, images and fonts only from
 # this site, connections (fetch, the websocket) only back to it, no plugins, no framing, forms
-# post only here. No inline script or style anywhere (the dashboard's live.js, the admin's own
-# files, the Swagger UI's initialiser served as a file by SpectacularSwaggerSplitView). The
-# sandbox portals imitate other companies' sites, inline scripts included, and are left out.
+# post only here. No inline script or style in our pages (the dashboard's live.js, the admin's
+# own files, the Swagger UI's initialiser served as a file by SpectacularSwaggerSplitView); DRF's
+# browsable API pages alone also allow inline styles (project/renderers.py). The sandbox portals
+# imitate other companies' sites, inline scripts included, and are left out.
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": ["/sandbox/"],
     "DIRECTIVES": {

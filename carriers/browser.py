@@ -8,6 +8,11 @@ Every session gets a fresh profile (--user-data-dir) and download directory unde
 BROWSER_TMP_DIR, and ends with the driver quit, every process of the browser killed and both
 directories removed: on success, on error, and on the job's time limit alike.
 
+With SELENIUM_REMOTE_URL the browser runs on a Selenium Grid node instead: the session's node
+is looked up on the hub (Browser.node) so a job's log can name the machine, and a session that
+dies under the job (its node lost, or Chromium gone) is told apart from a portal error
+(Browser.lost).
+
 Selenium Manager is never used: it would try to download a browser or driver, and these
 machines cannot. The paths come from CHROMIUM_BINARY and CHROMEDRIVER_PATH.
 """
@@ -25,9 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+import urllib3
 from django.conf import settings
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import InvalidSessionIdException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 
 from jobs.automation import AutomationError
@@ -52,10 +59,34 @@ CHROMIUM_FLAGS = (
 DOWNLOAD_SUFFIXES_IN_PROGRESS = (".crdownload", ".tmp")
 PR_SET_CHILD_SUBREAPER = 36
 
+# How a session that no longer exists answers: the Grid hub when the node behind it is gone or
+# has ended the session, chromedriver when its Chromium crashed or was killed.
+SESSION_GONE_SIGNS = (
+    "Connection failure",
+    "Connection refused",
+    "Unable to execute request for an existing session",
+    "Cannot find session",
+    "Unable to find session",
+    "invalid session id",
+    "chrome not reachable",
+    "not connected to DevTools",
+    "session deleted",
+)
+# A hub that cannot say where a session runs in this time is in no state to run it either.
+GRID_QUERY_TIMEOUT_SECONDS = 5
+
 
 class BrowserUnavailable(AutomationError):
     category = "config"
     permanent = True
+
+
+class BrowserLost(AutomationError):
+    """The browser went away in the middle of a job: nothing of the page is left to keep, and
+    running the job again (on another node) may well succeed."""
+
+    category = "browser"
+    permanent = False
 
 
 @dataclass
@@ -63,6 +94,35 @@ class Browser:
     driver: webdriver.Remote
     download_dir: Path
     remote: bool = False
+    node: str = ""  # the Grid node running the session, as the hub names it
+
+    def lost(self, exc: BaseException) -> BrowserLost | None:
+        """A BrowserLost when the browser is gone: `exc` says so, or the browser no longer answers.
+
+        The second check is for errors that hide the cause, such as a wait that ran out because
+        the node behind it died while it polled. None when the browser is still there.
+        """
+        evidence = exc if _gone(exc) else self._unanswered()
+        if evidence is None:
+            return None
+        if isinstance(evidence, urllib3.exceptions.HTTPError | ConnectionError):
+            what = f"o Selenium Grid em {settings.SELENIUM_REMOTE_URL}" if self.remote else "o chromedriver"
+            happened = f"{what} deixou de responder"
+        elif self.remote:
+            node = f"o nó {self.node} do Selenium Grid" if self.node else "o nó do Selenium Grid"
+            happened = f"{node} deixou de responder ({_first_line(evidence)})"
+        else:
+            happened = f"o Chromium deste servidor fechou ({_first_line(evidence)})"
+        where = "O navegador remoto" if self.remote else "O navegador"
+        return BrowserLost(f"{where} foi perdido no meio da automação: {happened}. Execute o job de novo.")
+
+    def _unanswered(self) -> BaseException | None:
+        """The error of the cheapest command when it says the session is gone; None if it answers."""
+        try:
+            self.driver.current_url  # noqa: B018 - the command is the point, not its value
+        except Exception as exc:  # noqa: BLE001 - anything else leaves the first error to explain itself
+            return exc if _gone(exc) else None
+        return None
 
     def wait_for_download(self, suffix: str = ".pdf", timeout: float | None = None) -> Path:
         """The first complete file ending in `suffix` in the download directory.
@@ -105,9 +165,11 @@ def browser_session() -> Iterator[Browser]:
             driver, service = _local_driver(workdir / "profile", download_dir)
         driver.set_page_load_timeout(settings.BROWSER_PAGE_LOAD_TIMEOUT)
         driver.set_script_timeout(settings.BROWSER_SCRIPT_TIMEOUT)
-        yield Browser(driver=driver, download_dir=download_dir, remote=bool(settings.SELENIUM_REMOTE_URL))
+        remote = bool(settings.SELENIUM_REMOTE_URL)
+        node = _grid_node(driver.session_id) if remote else ""
+        yield Browser(driver=driver, download_dir=download_dir, remote=remote, node=node)
     finally:
-        _teardown(driver, service)
+        _teardown(driver, service, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -138,6 +200,32 @@ def _remote_driver(download_dir: Path) -> webdriver.Remote:
         raise BrowserUnavailable(f"O Selenium Grid não atendeu: {exc.msg or exc}") from exc
 
 
+def _grid_node(session_id: str) -> str:
+    """The URI of the node that runs `session_id`, from the hub's GraphQL endpoint ("" if unknown)."""
+    hub = settings.SELENIUM_REMOTE_URL.rstrip("/").removesuffix("/wd/hub")
+    query = {"query": "query ($id: String!) { session (id: $id) { nodeUri } }", "variables": {"id": session_id}}
+    try:
+        response = requests.post(f"{hub}/graphql", json=query, timeout=GRID_QUERY_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return response.json()["data"]["session"]["nodeUri"]
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        logger.warning("the Selenium Grid at %s did not say which node runs session %s", hub, session_id,
+                       exc_info=True)
+        return ""
+
+
+def _gone(exc: BaseException) -> bool:
+    """Whether `exc` says the session is gone, or its server (hub or chromedriver) is."""
+    if isinstance(exc, InvalidSessionIdException | urllib3.exceptions.HTTPError | ConnectionError):
+        return True
+    return isinstance(exc, WebDriverException) and any(sign in (exc.msg or "") for sign in SESSION_GONE_SIGNS)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (getattr(exc, "msg", None) or str(exc) or type(exc).__name__).strip()
+    return text.splitlines()[0][:160]
+
+
 def _options(download_dir: Path) -> webdriver.ChromeOptions:
     options = webdriver.ChromeOptions()
     for flag in CHROMIUM_FLAGS:
@@ -153,17 +241,19 @@ def _options(download_dir: Path) -> webdriver.ChromeOptions:
     return options
 
 
-def _teardown(driver, service: Service | None) -> None:
+def _teardown(driver, service: Service | None, workdir: Path) -> None:
     driver_pid = _service_pid(service)
     # The processes to kill if quit() leaves any: read before quit(), while the tree is intact.
-    tree = _descendants(driver_pid) if driver_pid else []
+    # A chromedriver that died has left its browser to us, no longer below it: that browser is
+    # known by its profile, which lives in this session's workdir.
+    tree = [*_descendants(driver_pid), *_processes_mentioning(str(workdir))] if driver_pid else []
     if driver is not None:
         try:
             driver.quit()
         except Exception:  # noqa: BLE001 - the kill below is what guarantees the end
             logger.warning("driver.quit() failed; killing the browser processes", exc_info=True)
     if driver_pid:
-        _kill_pids([driver_pid, *tree])
+        _kill_pids([driver_pid, *dict.fromkeys(tree)])
 
 
 def _service_pid(service: Service | None) -> int | None:
@@ -205,6 +295,21 @@ def _adopt_orphans() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Every process whose command line holds `text`, read from /proc."""
+    found = []
+    needle = text.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def _descendants(root: int) -> list[int]:

@@ -80,12 +80,15 @@ def invoice_download(ctx: JobContext, fetch: Fetch) -> str:
     """Run `fetch` in a fresh browser and store the invoice; returns its storage path."""
     request = invoice_request(ctx)
     with browser_session() as browser:
+        browser_announce(ctx, browser)
         try:
             download = fetch(browser, request, ctx)
             content = download.path.read_bytes()
         except JobTimeoutException:
             raise
         except Exception as exc:
+            if lost := browser.lost(exc):
+                raise lost from exc  # no page left to keep as evidence
             failure = categorised(exc, request)
             evidence_keep(ctx, browser)
             raise failure from exc
@@ -145,6 +148,12 @@ def pdf_verify(content: bytes, request: InvoiceRequest) -> None:
             "o portal pode ter mudado.",
             category="file",
         )
+
+
+def browser_announce(ctx: JobContext, browser: Browser) -> None:
+    """Name the Grid node that runs the browser, so trouble on one machine can be traced to its jobs."""
+    if browser.node:
+        ctx.log("INFO", f"Navegador remoto no nó {browser.node} do Selenium Grid")
 
 
 def evidence_keep(ctx: JobContext, browser: Browser) -> None:

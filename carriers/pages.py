@@ -42,8 +42,19 @@ class Page:
         return self.wait.until(ec.element_to_be_clickable((by, value)))
 
     def wait_any(self, *locators: tuple[str, str]) -> WebElement:
-        """The first of several elements to appear: e.g. the next page, or an error alert."""
-        return self.wait.until(ec.any_of(*(ec.presence_of_element_located(loc) for loc in locators)))
+        """The first of several elements to appear: e.g. the next page, or an error alert.
+
+        Not Selenium's any_of: it swallows every WebDriver error, so a browser lost mid-wait would
+        look like a portal that never answered. find_elements raises only when something is wrong.
+        """
+        def first_present(driver) -> WebElement | bool:
+            for by, value in locators:
+                found = driver.find_elements(by, value)
+                if found:
+                    return found[0]
+            return False
+
+        return self.wait.until(first_present)
 
     def fill(self, by: str, value: str, text: str) -> None:
         field = self.wait_for(by, value)

@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from carriers.browser import browser_session
-from carriers.invoices import CarrierAuthError, InvoiceRequest, categorised, evidence_keep
+from carriers.invoices import CarrierAuthError, InvoiceRequest, browser_announce, categorised, evidence_keep
 from carriers.pages import Page
 from carriers.sat_api import SatApiClient, SatAuthError, SatRejected
 from jobs.automation import AutomationError, JobContext
@@ -111,6 +111,7 @@ def deliver_by_browser(ctx: JobContext, envio: Envio) -> str:
         # The browser uploads from a file on disk, under the name SAT will see.
         upload = Path(tmp) / envio.file_name
         upload.write_bytes(envio.content)
+        browser_announce(ctx, browser)
         try:
             form = LoginPage(browser, portal).open().sign_in(portal.login, portal.senha)
             ctx.progress(45, "Login realizado no portal do SAT")
@@ -120,6 +121,8 @@ def deliver_by_browser(ctx: JobContext, envio: Envio) -> str:
         except JobTimeoutException:
             raise
         except Exception as exc:
+            if lost := browser.lost(exc):
+                raise lost from exc  # no page left to keep as evidence
             failure = _portal_failure(exc, portal)
             evidence_keep(ctx, browser)
             raise failure from exc

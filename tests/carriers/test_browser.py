@@ -1,8 +1,12 @@
 """The WebDriver factory: a fresh headless browser per job, always torn down completely."""
 
-import pytest
+import os
+import signal
 
-from carriers.browser import BrowserUnavailable, browser_session
+import pytest
+from selenium.common.exceptions import NoSuchElementException, TimeoutException
+
+from carriers.browser import BrowserUnavailable, _descendants, browser_session
 from tests.carriers.conftest import browser_processes
 from tests.carriers.helpers import run_carrier_job
 from tests.conftest import WorkerProcesses
@@ -30,6 +34,29 @@ def test_the_browser_is_torn_down_when_the_automation_raises(settings, tmp_path)
         raise RuntimeError("quebrou")
     assert browser_processes() == []
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("killed", "message"), [
+    ("chromium", "O navegador foi perdido no meio da automação: o Chromium deste servidor fechou (invalid session id"),
+    ("chromedriver", "O navegador foi perdido no meio da automação: o chromedriver deixou de responder."),
+])
+def test_a_browser_killed_mid_session_is_told_apart_as_lost(settings, tmp_path, killed, message):
+    settings.BROWSER_TMP_DIR = tmp_path
+    with browser_session() as browser:
+        browser.driver.get("data:text/html,<p id=p>olá</p>")
+        assert browser.lost(NoSuchElementException("no such element")) is None  # it still answers
+        chromedriver = browser.driver.service.process.pid
+        for pid in _descendants(chromedriver) if killed == "chromium" else [chromedriver]:
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(Exception) as raised:  # noqa: B017 - whatever the driver raises is the input
+            browser.driver.find_element("id", "p")
+        lost = browser.lost(raised.value)
+        # A wait that ran out hides the cause: the browser's silence tells it.
+        hidden = browser.lost(TimeoutException())
+    assert lost is not None and lost.message.startswith(message), lost
+    assert lost.category == "browser" and not lost.permanent
+    assert hidden is not None and hidden.message.startswith(message), hidden
+    assert browser_processes() == []
 
 
 @pytest.mark.parametrize(("setting", "package"), [("CHROMIUM_BINARY", "chromium"),

@@ -198,6 +198,13 @@ def _remote_driver(download_dir: Path) -> webdriver.Remote:
         return webdriver.Remote(command_executor=settings.SELENIUM_REMOTE_URL, options=options)
     except WebDriverException as exc:
         raise BrowserUnavailable(f"O Selenium Grid não atendeu: {exc.msg or exc}") from exc
+    except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
+        # Not a setting gone wrong for good: a hub that is down or restarting.
+        raise BrowserUnavailable(
+            f"O Selenium Grid em {settings.SELENIUM_REMOTE_URL} não respondeu: confira SELENIUM_REMOTE_URL "
+            "e se o hub está no ar.",
+            permanent=False,
+        ) from exc
 
 
 def _grid_node(session_id: str) -> str:

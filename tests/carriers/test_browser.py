@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, TimeoutException
@@ -57,6 +58,19 @@ def test_a_browser_killed_mid_session_is_told_apart_as_lost(settings, tmp_path, 
     assert lost.category == "browser" and not lost.permanent
     assert hidden is not None and hidden.message.startswith(message), hidden
     assert browser_processes() == []
+
+
+def test_a_grid_that_does_not_answer_is_named_and_worth_a_retry(settings, tmp_path):
+    settings.BROWSER_TMP_DIR = tmp_path
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        settings.SELENIUM_REMOTE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(BrowserUnavailable) as raised, browser_session():
+        pass
+    assert raised.value.message == (f"O Selenium Grid em {settings.SELENIUM_REMOTE_URL} não respondeu: confira "
+                                    "SELENIUM_REMOTE_URL e se o hub está no ar.")
+    assert raised.value.category == "config" and not raised.value.permanent
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("setting", "package"), [("CHROMIUM_BINARY", "chromium"),

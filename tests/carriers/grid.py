@@ -26,6 +26,9 @@ INSTALL_COMMAND = "make grid"
 # been DOWN for four heartbeat periods: one-second heartbeats make that the next pass or so.
 NODE_HEARTBEAT_SECONDS = 1
 START_TIMEOUT_SECONDS = 90
+# Short-lived servers with little to do: the quick compiler only and the serial collector start
+# them about a third faster, with fewer threads competing for the machine's CPUs.
+JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 def selenium_server_jar() -> Path | None:
@@ -122,7 +125,7 @@ class SeleniumGrid:
     def _spawn(self, member: GridProcess, role: str, *args: str) -> None:
         with open(member.log, "ab") as log:
             member.process = subprocess.Popen(
-                ["java", f"-Djava.io.tmpdir={self.tmp}", "-jar", str(self.jar), role,
+                ["java", *JVM_FLAGS, f"-Djava.io.tmpdir={self.tmp}", "-jar", str(self.jar), role,
                  "--host", "127.0.0.1", "--port", str(member.port), *args],
                 stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
                 env={**os.environ, "TMPDIR": str(self.tmp)},

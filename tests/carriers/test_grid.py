@@ -16,6 +16,7 @@ from jobs.models import Job, JobStatus
 from tests.carriers.conftest import browser_processes
 from tests.carriers.grid import INSTALL_COMMAND, SeleniumGrid, grid_missing, selenium_server_jar
 from tests.carriers.helpers import DEMO
+from tests.carriers.test_sat import assert_delivered, invoice_in_storage, run_sat_job
 from tests.conftest import WorkerProcesses
 from tests.jobs.helpers import wait_for, wait_until_finished
 
@@ -78,6 +79,16 @@ def test_five_carrier_jobs_run_on_both_nodes_and_leave_no_session(two_nodes, ali
     assert set(nodes) == set(two_nodes.node_urls), nodes
     wait_for(lambda: two_nodes.sessions() == [], timeout=10, message="the hub to list no session")
     wait_for(lambda: browser_processes() == [], timeout=10, message="every chromium on the nodes to end")
+
+
+def test_a_sat_upload_sends_the_invoice_from_the_worker_to_the_node(two_nodes, alice_api):
+    # The file is on the worker's side; the browser that puts it in the form is on a node.
+    name = invoice_in_storage().rsplit("/", 1)[1]
+
+    job, status = run_sat_job(alice_api, nome_arquivo=name)
+
+    assert_delivered(status, name)
+    assert node_of(job) in two_nodes.node_urls
 
 
 def test_a_node_lost_mid_job_fails_that_job_and_the_hub_keeps_no_session(two_nodes, alice_api):

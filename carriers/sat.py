@@ -26,6 +26,7 @@ from carriers.invoices import CarrierAuthError, InvoiceRequest, browser_announce
 from carriers.pages import Page
 from carriers.sat_api import SatApiClient, SatAuthError, SatRejected
 from jobs.automation import AutomationError, JobContext
+from jobs.selectors import invoice_storage_path
 
 FIELDS = (
     "cnpj",
@@ -76,7 +77,7 @@ def run(ctx: JobContext) -> str:
 def envio_load(ctx: JobContext) -> Envio:
     """The job's fields and the file `nome_arquivo` from storage (faturas/<nome>, or that exact path)."""
     name = ctx.params.get("nome_arquivo", "").strip()
-    path = name if "/" in name else f"{settings.INVOICE_STORAGE_DIR}/{name}"
+    path = invoice_storage_path(name)
     try:
         if not name or not default_storage.exists(path):
             raise FileNotFoundError(path)

@@ -69,7 +69,7 @@ class _JobCreateApi(SeedAPIView):
     permission_classes = [IsAuthenticated, CanCreateJobs]
 
     def create(self, request, kind: str, payload_class):
-        payload = payload_class(data=request.data)
+        payload = payload_class(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         params, secrets, processo_id = payload.split()
         try:
@@ -150,7 +150,7 @@ class JobListCreateApiV1(generics.ListCreateAPIView):
 
     @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer, 400: DETAIL, 403: DETAIL, 503: DETAIL})
     def post(self, request, *args, **kwargs):
-        data = JobCreateSerializer(data=request.data)
+        data = JobCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         try:
             job = lifecycle.job_create(

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.db.models import Count, Q, QuerySet
@@ -10,6 +11,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
+from jobs.kinds import CARRIER_KINDS
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobStatus
 from jobs.queues import RPA_QUEUE, queue, redis_connection
 
@@ -43,6 +45,50 @@ def job_get(*, user, job_id: str) -> Job | None:
     except ValueError:
         return None
     return job_list(user=user).prefetch_related("logs").filter(pk=pk).first()
+
+
+def invoice_paths_for_user(*, user) -> list[str]:
+    """The stored invoices `user` may send to SAT, newest first (the SAT form's picker).
+
+    An invoice is the result of a completed carrier job `user` may see (staff: any job's) that
+    is still in storage; a job's failure evidence (its artifacts) never is one.
+    """
+    paths = _invoice_jobs_for_user(user).order_by("-completed_at").values_list("result", flat=True)
+    return [path for path in dict.fromkeys(paths) if _stored(path)]
+
+
+def invoice_path_for_user(*, user, nome_arquivo: str) -> str | None:
+    """The storage path a SAT job's `nome_arquivo` names, if it is one of the invoices
+    invoice_paths_for_user offers `user`; None otherwise, whatever the reason, so that the
+    answer says nothing about files `user` may not use."""
+    path = invoice_storage_path(nome_arquivo)
+    if not path or not _invoice_jobs_for_user(user).filter(result=path).exists():
+        return None
+    return path if _stored(path) else None
+
+
+def invoice_storage_path(nome_arquivo: str) -> str:
+    """Where `nome_arquivo` is stored: a bare name lives in the invoice folder (faturas/<name>),
+    a name with a folder is taken as the storage path itself."""
+    name = nome_arquivo.strip()
+    if not name:
+        return ""
+    return name if "/" in name else f"{settings.INVOICE_STORAGE_DIR}/{name}"
+
+
+def _invoice_jobs_for_user(user) -> QuerySet[Job]:
+    if user is None or not user.is_authenticated:
+        return Job.objects.none()
+    return job_list(user=user).filter(
+        status=JobStatus.COMPLETED, kind__in=CARRIER_KINDS, result__startswith=f"{settings.INVOICE_STORAGE_DIR}/",
+    )
+
+
+def _stored(path: str) -> bool:
+    try:
+        return default_storage.exists(path)
+    except (OSError, SuspiciousFileOperation):
+        return False
 
 
 def job_counts() -> dict[str, int]:

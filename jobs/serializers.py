@@ -57,7 +57,9 @@ class SatPayloadSerializer(_JobPayload):
     unidade = StrictCharField(max_length=255)
     servico = StrictCharField(max_length=255)
     dados_sat = StrictCharField(max_length=2000)
-    nome_arquivo = StrictCharField(max_length=255)
+    nome_arquivo = StrictCharField(
+        max_length=255, help_text="Fatura baixada por um job concluído que você pode ver (ex.: oi_202401.pdf).",
+    )
     data_vencimento = StrictCharField(max_length=10, help_text="DD/MM/YYYY")
 
     def validate_cnpj(self, value: str) -> str:
@@ -66,6 +68,12 @@ class SatPayloadSerializer(_JobPayload):
 
     def validate_data_vencimento(self, value: str) -> str:
         return validators.due_date(value)
+
+    def validate_nome_arquivo(self, value: str) -> str:
+        # Checked here, at creation, so that no job waits in line just to fail on a file it may
+        # not use; the requester comes with the serializer's context.
+        request = self.context.get("request")
+        return validators.sat_invoice(value, user=getattr(request, "user", None))
 
 
 def payload_serializer_for(kind: str) -> type[_JobPayload]:
@@ -188,7 +196,7 @@ class JobCreateSerializer(serializers.Serializer):
     processo_id = StrictUUIDField(required=False, allow_null=True)
 
     def validate(self, attrs):
-        payload = payload_serializer_for(attrs["kind"])(data=attrs["params"])
+        payload = payload_serializer_for(attrs["kind"])(data=attrs["params"], context=self.context)
         if not payload.is_valid():
             raise serializers.ValidationError({"params": payload.errors})
         params, secrets, processo_id = payload.split()

@@ -36,3 +36,22 @@ def due_date(value: str) -> str:
     if not re.fullmatch(r"\d{2}/\d{2}/\d{4}", value):
         raise serializers.ValidationError("data_vencimento deve estar no formato DD/MM/YYYY", code="value_error.date")
     return value
+
+
+INVOICE_NOT_USABLE = (
+    "nome_arquivo deve ser uma fatura baixada por um job concluído que você pode ver "
+    "(ex.: oi_202401.pdf ou faturas/oi_202401.pdf)"
+)
+
+
+def sat_invoice(value: str, *, user) -> str:
+    """Validate that `user` may send the invoice `value` names to SAT; return it unchanged.
+
+    One message for every refusal (another user's invoice, a job's failure evidence, a path
+    outside the invoice folder, a file that is gone), so it reveals nothing about the file.
+    """
+    from jobs.selectors import invoice_path_for_user
+
+    if invoice_path_for_user(user=user, nome_arquivo=value) is None:
+        raise serializers.ValidationError(INVOICE_NOT_USABLE, code="value_error.nome_arquivo")
+    return value

@@ -8,6 +8,7 @@ jobs also needs the `jobs.add_job` permission, and the buttons are shown only to
 import logging
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import user_passes_test
 from django.core.exceptions import PermissionDenied
@@ -124,7 +125,7 @@ def job_new(request, kind: str):
     errors, values = {}, {}
     if request.method == "POST":
         values = {name: request.POST[name] for name in serializer_class().fields if request.POST.get(name, "") != ""}
-        payload = serializer_class(data=values)
+        payload = serializer_class(data=values, context={"request": request})
         if payload.is_valid():
             params, secrets, processo_id = payload.split()
             try:
@@ -142,7 +143,8 @@ def job_new(request, kind: str):
     values.pop("senha", None)  # a password is never sent back to the browser
     return render(request, "dashboard/job_new.html", {
         "kind": kind, "kinds": ALL_KINDS, "carrier_kinds": CARRIER_KINDS, "sat_kind": SAT_KIND, "nav": "new",
-        "fields": _form_fields(serializer_class(), values, errors), "errors": errors.get("__all__", []),
+        "fields": _form_fields(serializer_class(), values, errors, choices=_form_choices(kind, request.user)),
+        "errors": errors.get("__all__", []),
     }, status=422 if errors else 200)
 
 
@@ -221,11 +223,26 @@ FIELD_LABELS = {
     "login": "Login no portal", "senha": "Senha", "filtro": "Filtro / código do cliente", "cnpj": "CNPJ",
     "processo_id": "Processo (opcional)", "razao": "Razão social", "operadora": "Operadora",
     "nome_filtro": "Nome do filtro", "unidade": "Unidade", "servico": "Serviço", "dados_sat": "Dados SAT",
-    "nome_arquivo": "Arquivo da fatura", "data_vencimento": "Vencimento (DD/MM/AAAA)",
+    "nome_arquivo": "Fatura a enviar", "data_vencimento": "Vencimento (DD/MM/AAAA)",
+}
+# Hints for people filling the form (the serializers' help texts are written for API clients).
+FIELD_HINTS = {
+    "nome_arquivo": "Faturas baixadas por jobs concluídos que você pode ver.",
 }
 
 
-def _form_fields(serializer, values: dict, errors: dict) -> list[dict]:
+def _form_choices(kind: str, user) -> dict[str, list[tuple[str, str]]]:
+    """Fields of the new job form that are picked from a list instead of typed."""
+    if kind != SAT_KIND:
+        return {}
+    folder = f"{settings.INVOICE_STORAGE_DIR}/"
+    invoices = selectors.invoice_paths_for_user(user=user)
+    return {
+        "nome_arquivo": [(path, path.removeprefix(folder)) for path in invoices],
+    }
+
+
+def _form_fields(serializer, values: dict, errors: dict, choices: dict) -> list[dict]:
     fields = []
     # The optional processo link goes last, after what every job needs.
     ordered = sorted(serializer.fields.items(), key=lambda item: item[0] == "processo_id")
@@ -237,7 +254,8 @@ def _form_fields(serializer, values: dict, errors: dict) -> list[dict]:
             "errors": errors.get(name, []),
             "required": field.required,
             "type": "password" if name == "senha" else "text",
-            "help": str(field.help_text or ""),
+            "help": FIELD_HINTS.get(name, str(field.help_text or "")),
             "textarea": name == "dados_sat",
+            "choices": choices.get(name),
         })
     return fields

@@ -1,15 +1,13 @@
 """Five carriers at once: they run side by side, capped by RPA_MAX_CONCURRENCY, and leave no browser."""
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 
 from carriers.sandbox.common import DEMO_CNPJ, Invoice, invoice_pdf
 from jobs.models import JobStatus
 from tests.carriers.conftest import browser_processes
 from tests.carriers.helpers import DEMO
 from tests.conftest import WorkerProcesses
-from tests.jobs.helpers import max_overlap, wait_until_finished
+from tests.jobs.helpers import invoice_downloaded_by, max_overlap, wait_until_finished
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -20,9 +18,9 @@ SAT_PAYLOAD = {
 }
 
 
-def test_five_carriers_at_once_run_concurrently_within_the_cap(carrier_env, alice_api):
+def test_five_carriers_at_once_run_concurrently_within_the_cap(carrier_env, alice, alice_api):
     invoice = Invoice("OI", "12345678", DEMO_CNPJ, "EMPRESA EXEMPLO LTDA", "202401")
-    default_storage.save(f"faturas/{SAT_PAYLOAD['nome_arquivo']}", ContentFile(invoice_pdf(invoice)))
+    invoice_downloaded_by(alice, SAT_PAYLOAD["nome_arquivo"], content=invoice_pdf(invoice))
     workers = WorkerProcesses(carrier_env)
     workers.start(5, RPA_MAX_CONCURRENCY=3)
     try:

@@ -10,8 +10,11 @@ import uuid
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from carriers.sandbox.common import DEMO_CNPJ, Invoice, invoice_pdf
+from jobs.models import Job
+from jobs.services import lifecycle
 from tests.carriers.conftest import browser_processes
 from tests.carriers.helpers import artifacts
 from tests.conftest import WorkerProcesses
@@ -64,8 +67,12 @@ def api_workers_wrong_password(carrier_env):
 
 
 def invoice_in_storage(content: bytes = PDF, folder: str = "faturas") -> str:
-    """A file of its own in storage (the module's media directory); returns its storage path."""
-    return default_storage.save(f"{folder}/fatura_oi_{uuid.uuid4().hex[:8]}.pdf", ContentFile(content))
+    """A file of its own in storage (the module's media directory), the result of a completed
+    OI job, so that a SAT job may name it; returns its storage path."""
+    path = default_storage.save(f"{folder}/fatura_oi_{uuid.uuid4().hex[:8]}.pdf", ContentFile(content))
+    Job.objects.create(kind="OI", status=Job.Status.COMPLETED, progress=100, result=path, params={},
+                       completed_at=timezone.now())
+    return path
 
 
 def run_sat_job(api, **overrides) -> tuple:
@@ -74,6 +81,15 @@ def run_sat_job(api, **overrides) -> tuple:
     job_id = response.json()["job_id"]
     job = wait_until_finished(job_id, timeout=90)
     return job, api.get(f"/status/{job_id}").json()
+
+
+def run_sat_job_whose_file_went_away(api, owner, nome_arquivo: str) -> tuple:
+    """A SAT job for a file that is not in storage (anymore) when the job runs; the routes
+    refuse such a file at creation, so the job is created below them."""
+    job = lifecycle.job_create(kind="SAT", params={**SAT_PAYLOAD, "nome_arquivo": nome_arquivo}, secrets={},
+                               owner=owner)
+    job = wait_until_finished(job.id, timeout=90)
+    return job, api.get(f"/status/{job.id}").json()
 
 
 def sat_received(result: str) -> tuple[dict, bytes]:
@@ -123,8 +139,8 @@ class TestDeliveryThroughThePortal:
 
         assert_delivered(status, path.rsplit("/", 1)[1])
 
-    def test_a_missing_file_fails_as_file_processing_naming_the_file(self, browser_workers, alice_api):
-        job, status = run_sat_job(alice_api, nome_arquivo="fatura_inexistente.pdf")
+    def test_a_missing_file_fails_as_file_processing_naming_the_file(self, browser_workers, alice, alice_api):
+        job, status = run_sat_job_whose_file_went_away(alice_api, alice, "fatura_inexistente.pdf")
 
         assert status["status"] == "FAILED"
         assert job.error_category == "file"
@@ -185,8 +201,8 @@ class TestDeliveryThroughTheApi:
         assert "Acessando o portal do SAT" not in logged
         assert not artifacts(job)
 
-    def test_a_missing_file_fails_before_anything_is_sent(self, api_workers, alice_api):
-        job, status = run_sat_job(alice_api, nome_arquivo="faturas/nao_existe.pdf")
+    def test_a_missing_file_fails_before_anything_is_sent(self, api_workers, alice, alice_api):
+        job, status = run_sat_job_whose_file_went_away(alice_api, alice, "faturas/nao_existe.pdf")
 
         assert status["status"] == "FAILED"
         assert job.error_category == "file"

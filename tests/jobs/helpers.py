@@ -1,6 +1,10 @@
 import queue
 import time
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
 from jobs.events import job_group
 from jobs.models import Job
 from tests.listener import GroupListener
@@ -63,3 +67,20 @@ def max_overlap(jobs: list[Job]) -> int:
         running += delta
         peak = max(peak, running)
     return peak
+
+
+INVOICE_PDF = b"%PDF-1.4\n" + b"0" * 400 + b"\n%%EOF\n"
+
+
+def invoice_downloaded_by(owner, name: str = "fatura_oi_202401.pdf", kind: str = "OI",
+                          content: bytes = INVOICE_PDF) -> Job:
+    """A completed carrier job of `owner` whose result is the invoice faturas/<name>, stored:
+    what a SAT job may name in nome_arquivo."""
+    path = f"faturas/{name}"
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    stored = default_storage.save(path, ContentFile(content))
+    return Job.objects.create(
+        kind=kind, owner=owner, status=Job.Status.COMPLETED, progress=100, result=stored,
+        params={"filtro": "12345678", "cnpj": "12.345.678/0001-95"}, completed_at=timezone.now(),
+    )

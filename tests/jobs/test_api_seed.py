@@ -18,7 +18,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from jobs.api import QueueUnavailableError
 from jobs.models import Job, JobLog, JobStatus
 from tests.conftest import bearer_client
-from tests.jobs.helpers import DEMO, carrier_payload
+from tests.jobs.helpers import DEMO, carrier_payload, invoice_downloaded_by
 
 CARRIERS = ("OI", "VIVO", "EMBRATEL", "DIGITALNET")
 CARRIER_FIELDS = ("login", "senha", "filtro", "cnpj")
@@ -66,7 +66,14 @@ def assert_invalid(response, *errors):
     detail = response.json()["detail"]
     assert all(set(error) == {"loc", "msg", "type"} and error["msg"] for error in detail)
     assert [(error["loc"], error["type"]) for error in detail] == [(list(loc), kind) for loc, kind in errors]
-    assert Job.objects.count() == 0
+    # Jobs are created PENDING (the completed one, if any, downloaded the invoice a SAT payload names).
+    assert not Job.objects.filter(status=JobStatus.PENDING).exists()
+
+
+@pytest.fixture
+def bob_invoice(bob) -> Job:
+    """The completed job of Bob's that downloaded the invoice sat_payload() names."""
+    return invoice_downloaded_by(bob, "fatura_oi_202401.pdf")
 
 
 def assert_no_secret_in(response):
@@ -108,11 +115,11 @@ def test_it_creates_a_pending_job_for_each_carrier_and_queues_it(bob, bob_api, r
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_creates_a_sat_job_and_queues_it(bob, bob_api, rpa_queue):
+def test_it_creates_a_sat_job_and_queues_it(bob, bob_api, rpa_queue, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(), format="json")
 
     assert response.status_code == 200
-    job = Job.objects.get()
+    job = Job.objects.get(kind="SAT")
     assert response.json() == {
         "job_id": str(job.id),
         "status": "PENDING",
@@ -457,12 +464,12 @@ def test_it_answers_503_and_keeps_no_job_when_redis_is_down(bob_api, redis_down)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_sat_job_is_not_kept_either_when_redis_is_down(bob_api, redis_down):
+def test_a_sat_job_is_not_kept_either_when_redis_is_down(bob_api, redis_down, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(), format="json")
 
     assert response.status_code == 503
     assert response.json() == {"detail": QueueUnavailableError.default_detail}
-    assert Job.objects.count() == 0
+    assert not Job.objects.filter(kind="SAT").exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -483,7 +490,7 @@ def test_jobs_are_created_again_once_redis_is_back(bob_api, settings, rpa_queue)
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("field", SAT_FIELDS)
-def test_it_rejects_a_sat_job_missing_a_field(bob_api, field):
+def test_it_rejects_a_sat_job_missing_a_field(bob_api, field, bob_invoice):
     response = bob_api.post("/executar/sat", without(sat_payload(), field), format="json")
 
     assert_invalid(response, (["body", field], "value_error.missing"))
@@ -491,7 +498,7 @@ def test_it_rejects_a_sat_job_missing_a_field(bob_api, field):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("field", SAT_FIELDS)
-def test_it_rejects_a_sat_field_that_is_a_number(bob_api, field):
+def test_it_rejects_a_sat_field_that_is_a_number(bob_api, field, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(**{field: 15012024}), format="json")
 
     assert_invalid(response, (["body", field], "type_error.str"))
@@ -501,32 +508,32 @@ def test_it_rejects_a_sat_field_that_is_a_number(bob_api, field):
 @pytest.mark.parametrize("data_vencimento", [
     "2024-01-15", "31/02/2024", "15/13/2024", "1/2/2024", "15/01/24", "15-01-2024", "amanhã", "",
 ])
-def test_it_rejects_a_due_date_that_is_not_a_real_dd_mm_yyyy_date(bob_api, data_vencimento):
+def test_it_rejects_a_due_date_that_is_not_a_real_dd_mm_yyyy_date(bob_api, data_vencimento, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(data_vencimento=data_vencimento), format="json")
 
     assert response.status_code == 422
     assert [error["loc"] for error in response.json()["detail"]] == [["body", "data_vencimento"]]
-    assert Job.objects.count() == 0
+    assert not Job.objects.filter(kind="SAT").exists()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("data_vencimento", ["29/02/2024", "31/12/2030", "01/01/2024"])
-def test_it_accepts_a_real_dd_mm_yyyy_due_date(bob_api, data_vencimento):
+def test_it_accepts_a_real_dd_mm_yyyy_due_date(bob_api, data_vencimento, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(data_vencimento=data_vencimento), format="json")
 
     assert response.status_code == 200
-    assert Job.objects.get().params["data_vencimento"] == data_vencimento
+    assert Job.objects.get(kind="SAT").params["data_vencimento"] == data_vencimento
 
 
 @pytest.mark.django_db
-def test_it_rejects_a_sat_job_with_an_invalid_cnpj(bob_api):
+def test_it_rejects_a_sat_job_with_an_invalid_cnpj(bob_api, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(cnpj="12.345.678/0001-90"), format="json")
 
     assert_invalid(response, (["body", "cnpj"], "value_error.cnpj"))
 
 
 @pytest.mark.django_db
-def test_it_rejects_carrier_credentials_sent_to_sat(bob_api):
+def test_it_rejects_carrier_credentials_sent_to_sat(bob_api, bob_invoice):
     response = bob_api.post("/executar/sat", sat_payload(login="a", senha="b"), format="json")
 
     assert_invalid(response, (["body", "login"], "value_error.extra"), (["body", "senha"], "value_error.extra"))

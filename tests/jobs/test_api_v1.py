@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from jobs.api import QueueUnavailableError
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog, JobStatus
 from tests.conftest import bearer_client
-from tests.jobs.helpers import DEMO, carrier_payload
+from tests.jobs.helpers import DEMO, carrier_payload, invoice_downloaded_by
 
 JOBS = "/api/v1/jobs/"
 JOB_FIELDS = {"id", "kind", "status", "progress", "params", "result", "error", "error_category", "processo_id",
@@ -201,11 +201,12 @@ def test_it_creates_a_job_with_201_and_queues_it(bob, bob_api, rpa_queue):
 
 
 @pytest.mark.django_db
-def test_it_creates_a_sat_job(bob_api):
+def test_it_creates_a_sat_job(bob, bob_api):
+    invoice_downloaded_by(bob, SAT_PARAMS["nome_arquivo"])
     response = bob_api.post(JOBS, {"kind": "SAT", "params": SAT_PARAMS}, format="json")
 
     assert response.status_code == 201
-    job = Job.objects.get()
+    job = Job.objects.get(kind="SAT")
     assert job.kind == "SAT"
     assert job.params == SAT_PARAMS
     assert job.secrets == {}
@@ -300,13 +301,14 @@ def test_it_validates_sat_params_as_sat(bob_api):
 
 
 @pytest.mark.django_db
-def test_it_rejects_a_sat_due_date_that_is_not_dd_mm_yyyy(bob_api):
+def test_it_rejects_a_sat_due_date_that_is_not_dd_mm_yyyy(bob, bob_api):
+    invoice_downloaded_by(bob, SAT_PARAMS["nome_arquivo"])
     response = bob_api.post(JOBS, {"kind": "SAT", "params": {**SAT_PARAMS, "data_vencimento": "2024-01-15"}},
                             format="json")
 
     assert response.status_code == 400
     assert list(response.json()["params"]) == ["data_vencimento"]
-    assert Job.objects.count() == 0
+    assert not Job.objects.filter(kind="SAT").exists()
 
 
 @pytest.mark.django_db

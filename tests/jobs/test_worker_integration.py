@@ -4,7 +4,7 @@
 import pytest
 
 from jobs.models import JobStatus
-from tests.jobs.helpers import JobEvents, carrier_payload, wait_until_finished
+from tests.jobs.helpers import JobEvents, carrier_payload, invoice_downloaded_by, wait_until_finished
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -63,7 +63,8 @@ def test_a_crash_never_shows_its_details_or_the_password(module_workers, alice_a
     assert any("tentando login *** com senha ***" == log["message"] for log in status["logs"])
 
 
-def test_sat_jobs_run_through_the_same_engine(module_workers, alice_api):
+def test_sat_jobs_run_through_the_same_engine(module_workers, alice, alice_api):
+    invoice_downloaded_by(alice, "fatura_oi_202401.pdf")
     payload = {
         "cnpj": "12.345.678/0001-95", "razao": "EMPRESA EXEMPLO LTDA", "operadora": "OI",
         "nome_filtro": "OI FIXO", "unidade": "UNIDADE CENTRAL", "servico": "TELEFONIA",

@@ -223,11 +223,14 @@ FIELD_LABELS = {
     "login": "Login no portal", "senha": "Senha", "filtro": "Filtro / código do cliente", "cnpj": "CNPJ",
     "processo_id": "Processo (opcional)", "razao": "Razão social", "operadora": "Operadora",
     "nome_filtro": "Nome do filtro", "unidade": "Unidade", "servico": "Serviço", "dados_sat": "Dados SAT",
-    "nome_arquivo": "Fatura a enviar", "data_vencimento": "Vencimento (DD/MM/AAAA)",
+    "nome_arquivo": "Fatura a enviar", "data_vencimento": "Vencimento",
 }
 # Hints for people filling the form (the serializers' help texts are written for API clients).
 FIELD_HINTS = {
+    "data_vencimento": "DD/MM/AAAA, ex.: 15/01/2024.",
+    "processo_id": "UUID do processo a avisar no fim, ex.: 3f2b8c1e-0d4a-4b6e-9a51-7c2d9e8f1a20.",
     "nome_arquivo": "Faturas baixadas por jobs concluídos que você pode ver.",
+    "operadora": "A operadora da fatura, como o SAT a conhece.",
 }
 
 
@@ -238,6 +241,7 @@ def _form_choices(kind: str, user) -> dict[str, list[tuple[str, str]]]:
     folder = f"{settings.INVOICE_STORAGE_DIR}/"
     invoices = selectors.invoice_paths_for_user(user=user)
     return {
+        "operadora": [(carrier, carrier) for carrier in CARRIER_KINDS],
         "nome_arquivo": [(path, path.removeprefix(folder)) for path in invoices],
     }
 

@@ -200,6 +200,23 @@ class TestNewJobForm:
         for name in ("razao", "nome_filtro", "dados_sat", "nome_arquivo", "data_vencimento"):
             assert f'name="{name}"' in page
 
+    def test_the_due_date_hint_matches_its_label(self, staff):
+        page = staff.get("/painel/jobs/novo/SAT/").content.decode()
+        field = page[page.index('<label for="id_data_vencimento"'):]
+        field = field[:field.index("</div>")]
+        assert "DD/MM/AAAA" in field and "YYYY" not in field
+
+    def test_the_processo_field_says_it_takes_a_uuid(self, staff):
+        page = staff.get("/painel/jobs/novo/OI/").content.decode()
+        field = page[page.index('<label for="id_processo_id"'):]
+        assert "UUID" in field[:field.index("</div>")]
+
+    def test_the_sat_operadora_is_picked_from_the_carriers(self, staff):
+        page = staff.get("/painel/jobs/novo/SAT/").content.decode()
+        picker = page[page.index('<select name="operadora"'):]
+        picker = picker[:picker.index("</select>")]
+        assert [f'<option value="{kind}"' in picker for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET")] == [True] * 4
+
     def test_an_unknown_carrier_is_404(self, staff):
         assert staff.get("/painel/jobs/novo/CLARO/").status_code == 404
 

@@ -17,7 +17,8 @@ from jobs.queues import RPA_QUEUE, queue, redis_connection
 
 
 def job_list(*, user, status: str | None = None, kind: str | None = None,
-             created_from: date | None = None, created_to: date | None = None) -> QuerySet[Job]:
+             created_from: date | None = None, created_to: date | None = None,
+             finished_within_hours: int | None = None) -> QuerySet[Job]:
     """Jobs `user` may see, newest first: staff see every job, others their own."""
     jobs = Job.objects.defer("secrets").order_by("-created_at")
     if not user.is_staff:
@@ -30,6 +31,8 @@ def job_list(*, user, status: str | None = None, kind: str | None = None,
         jobs = jobs.filter(created_at__date__gte=created_from)
     if created_to:
         jobs = jobs.filter(created_at__date__lte=created_to)
+    if finished_within_hours:
+        jobs = jobs.filter(completed_at__gte=timezone.now() - timedelta(hours=finished_within_hours))
     return jobs
 
 

@@ -60,8 +60,7 @@ def overview(request):
 @require_GET
 def job_list(request):
     filters = JobFilterForm(request.GET or None)
-    criteria = filters.cleaned_data if filters.is_valid() else {}
-    jobs = selectors.job_list(user=request.user, **{k: v for k, v in criteria.items() if v})
+    jobs = selectors.job_list(user=request.user, **filters.criteria())
     page = Paginator(jobs.select_related("owner"), PAGE_SIZE).get_page(request.GET.get("pagina"))
     context = {"filters": filters, "page": page, "nav": "jobs", "query": _query_without_page(request)}
     if request.GET.get("parte") == "linhas":
@@ -75,9 +74,8 @@ def job_row(request, job_id):
     """One row of the jobs list, for a job the list learns of live; 204 if the list's filters
     (passed along in the query string) leave it out."""
     job = _visible_job(request, job_id)
-    filters = JobFilterForm(request.GET or None)
-    criteria = filters.cleaned_data if filters.is_valid() else {}
-    matching = selectors.job_list(user=request.user, **{k: v for k, v in criteria.items() if v}).filter(pk=job.pk)
+    criteria = JobFilterForm(request.GET or None).criteria()
+    matching = selectors.job_list(user=request.user, **criteria).filter(pk=job.pk)
     if not matching.exists():
         return HttpResponse(status=204)
     return render(request, "dashboard/_job_row.html", {"job": job})

@@ -1,6 +1,7 @@
 """The dashboard pages as the server renders them: who may open them, filters, the new job form,
 retry, downloads, and the JSON/fragments the live script falls back to."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -240,3 +241,35 @@ class TestRetry:
 
     def test_retry_needs_post(self, staff, bob):
         assert staff.get(f"/painel/jobs/{make_job(bob).id}/repetir").status_code == 405
+
+
+class TestOverview:
+    def test_the_queued_figure_counts_what_its_caption_says(self, staff, bob):
+        # Jobs waiting for a worker or for their portal account: PENDING, whether or not rq holds them.
+        for _ in range(3):
+            make_job(bob, status=Job.Status.PENDING)
+
+        page = staff.get("/painel/").content.decode()
+
+        figure = re.search(r'<span class="stat-label">Na fila</span><strong class="stat-value"[^>]*>([^<]*)</strong>'
+                           r'<span class="muted small">([^<]*)</span>', page)
+        assert figure.groups() == ("3", "jobs aguardando execução")
+
+    def test_each_card_opens_the_list_it_counts(self, staff, bob):
+        now = timezone.now()
+        make_job(bob, status=Job.Status.PENDING)
+        make_job(bob, status=Job.Status.RUNNING)
+        make_job(bob, status=Job.Status.COMPLETED, completed_at=now - timedelta(hours=1))
+        make_job(bob, status=Job.Status.COMPLETED, completed_at=now - timedelta(hours=30))
+        for hours in (2, 3):
+            make_job(bob, status=Job.Status.FAILED, completed_at=now - timedelta(hours=hours))
+        make_job(bob, status=Job.Status.FAILED, completed_at=now - timedelta(hours=25))
+
+        page = staff.get("/painel/").content.decode()
+
+        for card, expected in (("pending", 1), ("running", 1), ("completed", 1), ("failed", 2)):
+            tag = page[page.rindex("<a ", 0, page.index(f'data-card="{card}"')):]
+            href = tag[tag.index('href="') + 6:tag.index('"', tag.index('href="') + 6)].replace("&amp;", "&")
+            assert f'data-stat="{card}">{expected}</strong>' in tag
+            listed = staff.get(href)
+            assert listed.status_code == 200 and listed.context["page"].paginator.count == expected, card

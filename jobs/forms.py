@@ -3,12 +3,33 @@ from django import forms
 from jobs.kinds import ALL_KINDS
 from jobs.models import JobStatus
 
+# The failure categories a job may end with (jobs.automation, the maintenance pass, account lines),
+# as the pages name them.
+ERROR_CATEGORIES = {
+    "auth": "Autenticação",
+    "navigation": "Navegação",
+    "timeout": "Tempo esgotado",
+    "file": "Arquivo",
+    "config": "Configuração",
+    "busy": "Conta ocupada",
+    "worker": "Worker parou",
+    "queue": "Fila",
+    "internal": "Erro interno",
+}
+
 
 class JobFilterForm(forms.Form):
-    """The jobs list's filters; names match selectors.job_list's arguments."""
+    """The jobs list's filters and search; names match selectors.job_list's arguments."""
 
+    search = forms.CharField(
+        label="Buscar", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "id, filtro, CNPJ ou processo"}),
+    )
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Todos"), *JobStatus.choices])
     kind = forms.ChoiceField(label="Operadora", required=False, choices=[("", "Todas"), *((k, k) for k in ALL_KINDS)])
+    error_category = forms.ChoiceField(
+        label="Motivo da falha", required=False, choices=[("", "Todos"), *ERROR_CATEGORIES.items()],
+    )
     created_from = forms.DateField(label="De", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="Até", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     finished_within_hours = forms.TypedChoiceField(
@@ -29,3 +50,4 @@ class JobFilterForm(forms.Form):
             return {}
         self.is_valid()
         return {name: value for name, value in getattr(self, "cleaned_data", {}).items() if value}
+

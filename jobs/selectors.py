@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -18,8 +19,13 @@ from jobs.queues import RPA_QUEUE, queue, redis_connection
 
 def job_list(*, user, status: str | None = None, kind: str | None = None,
              created_from: date | None = None, created_to: date | None = None,
-             finished_within_hours: int | None = None) -> QuerySet[Job]:
-    """Jobs `user` may see, newest first: staff see every job, others their own."""
+             error_category: str | None = None, finished_within_hours: int | None = None,
+             search: str | None = None) -> QuerySet[Job]:
+    """Jobs `user` may see, newest first: staff see every job, others their own.
+
+    `search` finds a job by its id (or the start of it), its `filtro`, its CNPJ (with or without
+    punctuation) or its `processo_id`.
+    """
     jobs = Job.objects.defer("secrets").order_by("-created_at")
     if not user.is_staff:
         jobs = jobs.filter(owner=user)
@@ -31,9 +37,26 @@ def job_list(*, user, status: str | None = None, kind: str | None = None,
         jobs = jobs.filter(created_at__date__gte=created_from)
     if created_to:
         jobs = jobs.filter(created_at__date__lte=created_to)
+    if error_category:
+        jobs = jobs.filter(error_category=error_category)
     if finished_within_hours:
         jobs = jobs.filter(completed_at__gte=timezone.now() - timedelta(hours=finished_within_hours))
+    if search and search.strip():
+        jobs = jobs.filter(_search_condition(search.strip()))
     return jobs
+
+
+def _search_condition(text: str) -> Q:
+    condition = Q(params__filtro__icontains=text) | Q(params__cnpj__icontains=text)
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 14 and re.fullmatch(r"[\d./\s-]+", text):
+        # A CNPJ is kept as it was typed: look for it with and without punctuation.
+        punctuated = f"{digits[:2]}.{digits[2:5]}.{digits[5:8]}/{digits[8:12]}-{digits[12:]}"
+        condition |= Q(params__cnpj=digits) | Q(params__cnpj=punctuated)
+    if re.fullmatch(r"[0-9a-fA-F-]{4,36}", text):
+        # The list shows the first 8 characters of an id; any start of one finds it.
+        condition |= Q(id__istartswith=text) | Q(processo_id__istartswith=text)
+    return condition
 
 
 def job_visible(*, user, owner_id) -> bool:

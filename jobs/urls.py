@@ -21,6 +21,7 @@ api_v1_urlpatterns = [
 dashboard_urlpatterns = [
     path("", views.overview, name="overview"),
     path("jobs/", views.job_list, name="job-list"),
+    path("jobs/exportar.csv", views.job_export, name="job-export"),
     path("jobs/novo/<str:kind>/", views.job_new, name="job-new"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/estado.json", views.job_state, name="job-state"),

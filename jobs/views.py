@@ -14,11 +14,12 @@ from django.contrib.auth.decorators import user_passes_test
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs import selectors
+from jobs import exports, selectors
 from jobs.forms import JobFilterForm
 from jobs.kinds import ALL_KINDS, CARRIER_KINDS, SAT_KIND
 from jobs.models import Job, JobArtifact
@@ -66,6 +67,17 @@ def job_list(request):
     if request.GET.get("parte") == "linhas":
         return render(request, "dashboard/_job_rows.html", context)
     return render(request, "dashboard/job_list.html", context)
+
+
+@staff_required
+@require_GET
+def job_export(request):
+    """The jobs list, with the page's filters and search, as a CSV file."""
+    jobs = selectors.job_list(user=request.user, **JobFilterForm(request.GET or None).criteria())
+    response = StreamingHttpResponse(exports.jobs_csv_rows(jobs), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="jobs-{stamp}.csv"'
+    return response
 
 
 @staff_required

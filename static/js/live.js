@@ -165,14 +165,30 @@
     // A refetched table older than a live change would undo it: such a response is dropped.
     var lastLiveChange = 0;
 
+    function rowUrl(jobId) {
+      return "/painel/jobs/" + encodeURIComponent(jobId) + "/linha" + (query ? "?" + query : "");
+    }
+
+    function parseRow(html) {
+      var holder = document.createElement("tbody");
+      holder.innerHTML = html.trim();
+      drawProgressBars(holder);
+      return holder.firstElementChild;
+    }
+
+    // A job that ended: the server draws its reason (and, once failed, its checkbox).
+    function redrawRow(jobId) {
+      getText(rowUrl(jobId), function (html) {
+        var current = rows.querySelector('[data-job-id="' + jobId + '"]');
+        var row = html && parseRow(html);
+        if (current && row) current.replaceWith(row);
+      });
+    }
+
     function addRow(jobId) {
-      var url = "/painel/jobs/" + encodeURIComponent(jobId) + "/linha" + (query ? "?" + query : "");
-      getText(url, function (html) {
+      getText(rowUrl(jobId), function (html) {
         if (!html || rows.querySelector('[data-job-id="' + jobId + '"]')) return;
-        var holder = document.createElement("tbody");
-        holder.innerHTML = html.trim();
-        drawProgressBars(holder);
-        var row = holder.firstElementChild;
+        var row = parseRow(html);
         if (!row) return;
         row.classList.add("fresh");
         lastLiveChange = Date.now();
@@ -193,7 +209,9 @@
           updateProgress(row, message.data.progress, message.data.status);
           var text = row.querySelector("[data-progress-text]");
           if (text) text.textContent = message.data.progress + "%";
+          var ended = FINISHED[message.data.status] && row.className !== "row-" + message.data.status.toLowerCase();
           row.className = "row-" + message.data.status.toLowerCase();
+          if (ended) redrawRow(message.job_id);
         } else if (firstPage) {
           addRow(message.job_id);
         }

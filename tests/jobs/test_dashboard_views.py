@@ -1,6 +1,8 @@
 """The dashboard pages as the server renders them: who may open them, filters, the new job form,
 retry, downloads, and the JSON/fragments the live script falls back to."""
 
+import csv
+import io
 import re
 import uuid
 from datetime import timedelta
@@ -106,6 +108,82 @@ class TestJobsList:
         assert row.status_code == 200 and f'data-job-id="{job.id}"'.encode() in row.content
         assert staff.get(f"/painel/jobs/{job.id}/linha", {"kind": "OI"}).status_code == 204
         assert staff.get(f"/painel/jobs/{uuid.uuid4()}/linha").status_code == 404
+
+
+class TestJobsListTriage:
+    def test_a_failed_job_shows_its_reason(self, staff, bob):
+        long_error = "Falha de autenticação no portal da VIVO: " + "usuário ou senha inválidos; " * 10
+        make_job(bob, kind="VIVO", error=long_error, error_category="auth")
+        make_job(bob, status=Job.Status.COMPLETED, result="faturas/oi_202401.pdf")
+
+        page = staff.get("/painel/jobs/").content.decode()
+
+        reasons = re.findall(r'<td class="col-reason" data-reason>(.*?)</td>', page, re.S)
+        assert len(reasons) == 2
+        failed = next(reason for reason in reasons if reason)
+        assert '<span class="reason-category">Autenticação</span>' in failed
+        assert "Falha de autenticação no portal da VIVO: usuário ou senha inválidos;" in failed
+        assert len(re.sub(r"<[^>]+>", "", failed)) < 120  # short; the whole sentence is in its title
+        assert "" in reasons  # the completed job has no reason
+
+    def test_failure_category_filter(self, staff, bob):
+        auth = make_job(bob, error="x", error_category="auth")
+        make_job(bob, error="y", error_category="timeout")
+
+        response = staff.get("/painel/jobs/", {"error_category": "auth"})
+
+        assert [job.id for job in response.context["page"].object_list] == [auth.id]
+
+    def test_search_by_id_filtro_cnpj_and_processo(self, staff, bob):
+        processo = uuid.uuid4()
+        target = make_job(bob, processo_id=processo)
+        Job.objects.filter(pk=target.pk).update(params={"filtro": "FILTRO-77001", "cnpj": "11.444.777/0001-61"})
+        make_job(bob)
+
+        def found(search: str) -> list:
+            return [job.id for job in staff.get("/painel/jobs/", {"search": search}).context["page"].object_list]
+
+        assert found(str(target.id)) == [target.id]
+        assert found(str(target.id)[:8]) == [target.id]
+        assert found("filtro-77") == [target.id]
+        assert found("11444777000161") == [target.id]
+        assert found("11.444.777/0001-61") == [target.id]
+        assert found(str(processo)) == [target.id]
+        assert found("nada-disso") == []
+
+    def test_the_csv_export_has_the_lists_filters_and_no_secret(self, staff, bob):
+        wanted = make_job(bob, kind="VIVO", error="=HYPERLINK(\"http://x\")", error_category="navigation")
+        Job.objects.filter(pk=wanted.pk).update(params={"filtro": "+5511999", "cnpj": "12.345.678/0001-95"})
+        make_job(bob, kind="OI", status=Job.Status.COMPLETED)
+
+        response = staff.get("/painel/jobs/exportar.csv", {"kind": "VIVO", "status": "FAILED"})
+
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        assert response["Content-Disposition"].startswith('attachment; filename="jobs-')
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+        assert rows[0][:4] == ["job_id", "operadora", "status", "progresso"]
+        assert [row[0] for row in rows[1:]] == [str(wanted.id)]
+        row = dict(zip(rows[0], rows[1], strict=True))
+        # Cells a spreadsheet would run as formulas are written as text.
+        assert row["erro"] == "'=HYPERLINK(\"http://x\")" and row["filtro"] == "'+5511999"
+        assert row["categoria_falha"] == "navigation" and row["criado_por"] == "bob"
+        assert "sandbox123" not in body and "cliente@empresa.com.br" not in body
+
+    def test_the_csv_export_searches_like_the_page(self, staff, bob):
+        target, other = make_job(bob), make_job(bob)
+
+        body = b"".join(staff.get("/painel/jobs/exportar.csv", {"search": str(target.id)[:8]}).streaming_content)
+
+        assert str(target.id).encode() in body and str(other.id).encode() not in body
+
+    def test_the_list_links_its_csv_with_its_filters(self, staff):
+        page = staff.get("/painel/jobs/", {"status": "FAILED", "error_category": "auth"}).content.decode()
+        assert 'href="/painel/jobs/exportar.csv?status=FAILED&amp;error_category=auth"' in page
+
+    def test_the_csv_export_needs_staff(self, client, bob):
+        client.force_login(bob)
+        assert client.get("/painel/jobs/exportar.csv").status_code == 302
 
 
 class TestJobDetail:
@@ -273,3 +351,4 @@ class TestOverview:
             assert f'data-stat="{card}">{expected}</strong>' in tag
             listed = staff.get(href)
             assert listed.status_code == 200 and listed.context["page"].paginator.count == expected, card
+

@@ -51,3 +51,17 @@ class JobFilterForm(forms.Form):
         self.is_valid()
         return {name: value for name, value in getattr(self, "cleaned_data", {}).items() if value}
 
+
+class RetryCredentialsForm(forms.Form):
+    """New portal credentials for retrying a job the portal refused to log in."""
+
+    login = forms.CharField(
+        label="Login no portal", required=False, max_length=255,
+        help_text="Deixe em branco para manter o login do job.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    senha = forms.CharField(
+        label="Nova senha", max_length=255, strip=False,
+        error_messages={"required": "Informe a nova senha do portal."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )

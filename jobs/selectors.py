@@ -187,6 +187,11 @@ def jobs_per_hour(*, now: datetime, hours: int = 24) -> list[dict]:
     return buckets
 
 
+def job_retry_needs_credentials(job: Job) -> bool:
+    """Whether retrying `job` needs a new portal password: the portal refused its own."""
+    return job.status == JobStatus.FAILED and job.error_category == "auth" and "senha" in (job.secrets or {})
+
+
 @dataclass(frozen=True)
 class CallbackHistory:
     """One processo delivery of a job, with the requests of its latest attempts, newest first."""

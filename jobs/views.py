@@ -14,13 +14,20 @@ from django.contrib.auth.decorators import user_passes_test
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from jobs import exports, selectors
-from jobs.forms import JobFilterForm
+from jobs.forms import JobFilterForm, RetryCredentialsForm
 from jobs.kinds import ALL_KINDS, CARRIER_KINDS, SAT_KIND
 from jobs.models import Job, JobArtifact
 from jobs.permissions import JOB_CREATE_PERMISSION
@@ -105,6 +112,7 @@ def job_detail(request, job_id):
         "screenshots": [a for a in artifacts if a.name.lower().endswith(".png")],
         "result_file": selectors.job_result_file(job),
         "can_retry": job.status == Job.Status.FAILED and request.user.has_perm(CREATE_PERMISSION),
+        "retry_needs_credentials": selectors.job_retry_needs_credentials(job),
     })
 
 
@@ -160,12 +168,24 @@ def job_new(request, kind: str):
 
 @staff_required
 @permission(CREATE_PERMISSION)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def job_retry(request, job_id):
+    """Retry a failed job; one the portal refused to log in first asks for a new password
+    (GET shows that form; any other job is retried by POST alone)."""
     source = _visible_job(request, job_id)
+    needs_credentials = selectors.job_retry_needs_credentials(source)
+    if request.method == "GET":
+        if not needs_credentials:
+            return HttpResponseNotAllowed(["POST"])
+        return _retry_form(request, source, RetryCredentialsForm())
+    credentials = RetryCredentialsForm(request.POST) if needs_credentials else None
+    if credentials is not None and not credentials.is_valid():
+        return _retry_form(request, source, credentials, status=422)
     try:
-        job = lifecycle.job_retry(job_id=source.id, owner=request.user)
-    except lifecycle.InvalidTransition as exc:
+        job = lifecycle.job_retry(
+            job_id=source.id, owner=request.user, credentials=credentials.cleaned_data if credentials else None,
+        )
+    except (lifecycle.InvalidTransition, lifecycle.CredentialsRequired) as exc:
         messages.error(request, str(exc))
         return redirect("dashboard:job-detail", job_id=source.id)
     except lifecycle.QueueUnavailable:
@@ -200,6 +220,10 @@ def _visible_job(request, job_id) -> Job:
     if job is None:
         raise Http404("Job não encontrado")
     return job
+
+
+def _retry_form(request, job: Job, form: RetryCredentialsForm, status: int = 200) -> HttpResponse:
+    return render(request, "dashboard/job_retry.html", {"job": job, "form": form, "nav": "jobs"}, status=status)
 
 
 def _query_without_page(request) -> str:

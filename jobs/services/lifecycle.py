@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from jobs import events
 from jobs.models import Job, JobArtifact, JobLog, JobStatus
 from jobs.queues import RPA_QUEUE, queue
+from jobs.selectors import job_retry_needs_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,10 @@ class InvalidTransition(Exception):
 
 class QueueUnavailable(Exception):
     """Redis could not take the job; nothing was kept."""
+
+
+class CredentialsRequired(Exception):
+    """The job can be retried only with new portal credentials; nothing was created."""
 
 
 def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UUID | None = None) -> Job:
@@ -49,15 +54,28 @@ def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UU
     return job
 
 
-def job_retry(*, job_id: UUID, owner) -> Job:
-    """A new job with a failed job's parameters and portal credentials (the Retry button)."""
+def job_retry(*, job_id: UUID, owner, credentials: dict | None = None) -> Job:
+    """A new job with a failed job's parameters and portal credentials (the Retry button).
+
+    A job the portal refused to log in needs a new password (`credentials`: `senha`, and a
+    `login` to change it too): the same wrong password again would only count towards the
+    portal locking the account (VIVO locks it after five attempts).
+    """
     source = Job.objects.filter(pk=job_id).first()
     if source is None or source.status != JobStatus.FAILED:
         raise InvalidTransition("Só um job que falhou pode ser repetido.")
+    secrets = dict(source.secrets)
+    new = {name: value for name, value in (credentials or {}).items() if name in ("login", "senha") and value}
+    if job_retry_needs_credentials(source) and "senha" not in new:
+        raise CredentialsRequired(
+            "Este job falhou na autenticação no portal: informe a nova senha para repeti-lo."
+        )
+    secrets.update(new)
     job = job_create(
-        kind=source.kind, params=source.params, secrets=source.secrets, owner=owner, processo_id=source.processo_id,
+        kind=source.kind, params=source.params, secrets=secrets, owner=owner, processo_id=source.processo_id,
     )
-    job_log(job_id=job.id, level=JobLog.Level.INFO, message=f"Repetição do job {source.id}, que falhou")
+    changed = " com novas credenciais" if new else ""
+    job_log(job_id=job.id, level=JobLog.Level.INFO, message=f"Repetição do job {source.id}, que falhou{changed}")
     return job
 
 

@@ -58,7 +58,9 @@ def test_a_new_job_appears_in_an_open_jobs_list_and_moves_there(dashboard, dashb
     assert dashboard.same_document()
 
 
-def test_a_failed_job_shows_its_screenshot_and_retry_runs_it_again(dashboard, dashboard_worker, operator, bob):
+def test_a_failed_job_shows_its_screenshot_and_retry_asks_for_the_new_password(
+    dashboard, dashboard_worker, operator, bob,
+):
     failed = Job.objects.create(
         kind="EMBRATEL", owner=bob, status=Job.Status.FAILED, params={"filtro": "progress:50", "cnpj": DEMO["cnpj"]},
         secrets={"login": DEMO["login"], "senha": DEMO["senha"]},
@@ -75,11 +77,17 @@ def test_a_failed_job_shows_its_screenshot_and_retry_runs_it_again(dashboard, da
     assert screenshot.is_displayed()
     assert "Usuário ou senha inválidos" in dashboard.find("#job-error").text
 
+    # The portal refused the password: Retry asks for the new one instead of sending it again.
+    assert dashboard.find("#retry-button").text == "Repetir com nova senha"
     dashboard.find("#retry-button").click()
+    dashboard.wait_for("#retry-form")
+    dashboard.find("#id_senha").send_keys("senha-nova-2024")
+    dashboard.find("#retry-submit").click()
     dashboard.wait.until(lambda d: f"/painel/jobs/{failed.id}/" not in d.current_url)
     retry = Job.objects.exclude(pk=failed.pk).get()
     assert dashboard.driver.current_url.endswith(f"/painel/jobs/{retry.id}/")
     assert (retry.kind, retry.params) == ("EMBRATEL", failed.params)
+    assert retry.secrets == {"login": DEMO["login"], "senha": "senha-nova-2024"}
     dashboard.wait_text("#job-status", "Concluído")
 
 

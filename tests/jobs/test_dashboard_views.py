@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.utils import timezone
 
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog
@@ -192,7 +193,7 @@ class TestJobDetail:
         JobLog.objects.create(job=job, level="ERROR", message="Senha incorreta")
         lifecycle.job_artifact_save(job_id=job.id, name="falha_tela.png", content=b"\x89PNG\r\n\x1a\n")
         page = staff.get(f"/painel/jobs/{job.id}/").content.decode()
-        assert "Senha incorreta" in page and "Repetir job" in page
+        assert "Senha incorreta" in page and "Repetir com nova senha" in page
         assert "falha_tela.png" in page and "<img" in page
         assert "sandbox123" not in page and "cliente@empresa.com.br" not in page
 
@@ -351,4 +352,58 @@ class TestOverview:
             assert f'data-stat="{card}">{expected}</strong>' in tag
             listed = staff.get(href)
             assert listed.status_code == 200 and listed.context["page"].paginator.count == expected, card
+
+class TestRetryAfterAnAuthenticationFailure:
+    @pytest.fixture
+    def refused(self, bob) -> Job:
+        return make_job(bob, kind="VIVO", error="Falha de autenticação no portal da VIVO: senha inválida",
+                        error_category="auth")
+
+    def test_retry_asks_for_the_new_password(self, staff, refused):
+        page = staff.get(f"/painel/jobs/{refused.id}/").content.decode()
+        assert f'href="/painel/jobs/{refused.id}/repetir"' in page and "Repetir com nova senha" in page
+
+        form = staff.get(f"/painel/jobs/{refused.id}/repetir")
+        assert form.status_code == 200
+        assert 'name="senha"' in form.content.decode() and 'name="login"' in form.content.decode()
+        assert "sandbox123" not in form.content.decode() and "cliente@empresa.com.br" not in form.content.decode()
+
+    def test_the_same_password_is_never_sent_again(self, staff, refused, rpa_queue):
+        response = staff.post(f"/painel/jobs/{refused.id}/repetir")
+
+        assert response.status_code == 422
+        assert "Informe a nova senha do portal." in response.content.decode()
+        assert Job.objects.count() == 1 and rpa_queue.count == 0
+
+    def test_the_retry_runs_with_the_new_password_kept_encrypted(self, staff, refused, rpa_queue):
+        response = staff.post(f"/painel/jobs/{refused.id}/repetir", {"senha": "Nova-Senha-2024"})
+
+        retry = Job.objects.exclude(pk=refused.pk).get()
+        assert response["Location"] == f"/painel/jobs/{retry.id}/"
+        assert retry.secrets == {"login": "cliente@empresa.com.br", "senha": "Nova-Senha-2024"}
+        assert retry.params == refused.params
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT secrets FROM jobs_job WHERE id = %s", [retry.id.hex if connection.vendor == "sqlite"
+                                                                          else retry.id])
+            stored = cursor.fetchone()[0]
+        assert "Nova-Senha-2024" not in stored and "cliente@empresa" not in stored
+        assert retry.account_key == lifecycle.account_key_for(kind="VIVO", login="cliente@empresa.com.br")
+
+    def test_a_new_login_may_come_with_the_new_password(self, staff, refused, rpa_queue):
+        staff.post(f"/painel/jobs/{refused.id}/repetir", {"login": "outro@empresa.com.br", "senha": "x1"})
+
+        retry = Job.objects.exclude(pk=refused.pk).get()
+        assert retry.secrets == {"login": "outro@empresa.com.br", "senha": "x1"}
+
+    def test_the_service_refuses_too(self, refused, alice):
+        with pytest.raises(lifecycle.CredentialsRequired):
+            lifecycle.job_retry(job_id=refused.id, owner=alice)
+        assert Job.objects.count() == 1
+
+    def test_other_failures_retry_at_once_and_have_no_form(self, staff, bob, rpa_queue):
+        timeout = make_job(bob, error="Tempo esgotado", error_category="timeout")
+
+        assert staff.get(f"/painel/jobs/{timeout.id}/repetir").status_code == 405
+        assert staff.post(f"/painel/jobs/{timeout.id}/repetir").status_code == 302
+        assert Job.objects.exclude(pk=timeout.pk).get().secrets == timeout.secrets
 

@@ -193,6 +193,29 @@ def job_retry_needs_credentials(job: Job) -> bool:
 
 
 @dataclass(frozen=True)
+class RetrySelection:
+    """Jobs picked for a bulk retry, sorted by what a retry can do with them."""
+
+    retryable: list[Job]
+    needs_credentials: list[Job]  # the portal refused their password: each needs a new one
+    not_failed: list[Job]
+    unknown: int  # ids of no job the user may see
+
+
+def job_retry_selection(*, user, job_ids: list[UUID]) -> RetrySelection:
+    """The jobs of `job_ids` that `user` may see, sorted for a bulk retry."""
+    jobs = list(Job.objects.filter(pk__in=job_list(user=user).filter(pk__in=job_ids).values("pk"))
+                .select_related("owner").order_by("-created_at"))
+    failed = [job for job in jobs if job.status == JobStatus.FAILED]
+    return RetrySelection(
+        retryable=[job for job in failed if not job_retry_needs_credentials(job)],
+        needs_credentials=[job for job in failed if job_retry_needs_credentials(job)],
+        not_failed=[job for job in jobs if job.status != JobStatus.FAILED],
+        unknown=len(set(job_ids)) - len(jobs),
+    )
+
+
+@dataclass(frozen=True)
 class CallbackHistory:
     """One processo delivery of a job, with the requests of its latest attempts, newest first."""
 

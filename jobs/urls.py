@@ -22,6 +22,7 @@ dashboard_urlpatterns = [
     path("", views.overview, name="overview"),
     path("jobs/", views.job_list, name="job-list"),
     path("jobs/exportar.csv", views.job_export, name="job-export"),
+    path("jobs/repetir", views.job_retry_bulk, name="job-retry-bulk"),
     path("jobs/novo/<str:kind>/", views.job_new, name="job-new"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/estado.json", views.job_state, name="job-state"),

@@ -7,6 +7,7 @@ jobs also needs the `jobs.add_job` permission, and the buttons are shown only to
 
 import logging
 from functools import wraps
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,11 +21,14 @@ from django.http import (
     HttpResponse,
     HttpResponseNotAllowed,
     JsonResponse,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import exports, selectors
 from jobs.forms import JobFilterForm, RetryCredentialsForm
@@ -39,6 +43,7 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
 LOG_TAIL = 500
 CREATE_PERMISSION = JOB_CREATE_PERMISSION  # the API asks for the same (jobs/permissions.py)
+BULK_RETRY_MAX = 100
 
 staff_required = user_passes_test(lambda user: user.is_active and user.is_staff, login_url="accounts:login")
 
@@ -196,6 +201,39 @@ def job_retry(request, job_id):
 
 
 @staff_required
+@permission(CREATE_PERMISSION)
+@require_POST
+def job_retry_bulk(request):
+    """Retry the failed jobs ticked on the list: the first POST shows what would be retried and
+    what would not, and only the confirmed POST (confirmar=1) retries."""
+    back = _list_url(request.POST.get("filtros", ""))
+    job_ids = _uuids(request.POST.getlist("ids"))
+    if job_ids is None:
+        messages.error(request, "Seleção inválida: os jobs marcados não são ids de job.")
+        return redirect(back)
+    if not job_ids:
+        messages.error(request, "Marque ao menos um job que falhou para repetir.")
+        return redirect(back)
+    if len(job_ids) > BULK_RETRY_MAX:
+        messages.error(request, f"Marque no máximo {BULK_RETRY_MAX} jobs por vez.")
+        return redirect(back)
+    selection = selectors.job_retry_selection(user=request.user, job_ids=job_ids)
+    if request.POST.get("confirmar") != "1" or not selection.retryable:
+        return render(request, "dashboard/job_retry_bulk.html", {
+            "selection": selection, "back": back, "filtros": request.POST.get("filtros", ""), "nav": "jobs",
+        })
+    try:
+        retried = lifecycle.job_retry_bulk(job_ids=[job.id for job in selection.retryable], owner=request.user)
+    except lifecycle.QueueUnavailable:
+        messages.error(request, "Fila de jobs indisponível no momento; parte dos jobs pode não ter sido repetida. "
+                                "Confira a lista e tente novamente em instantes.")
+        return redirect(back)
+    count = len(retried)
+    messages.success(request, f"{count} job{pluralize(count)} repetido{pluralize(count)}.")
+    return redirect(back)
+
+
+@staff_required
 @require_GET
 def job_artifact(request, job_id, artifact_id: int):
     """A failure screenshot or page source: staff only, never from a public media URL."""
@@ -224,6 +262,24 @@ def _visible_job(request, job_id) -> Job:
 
 def _retry_form(request, job: Job, form: RetryCredentialsForm, status: int = 200) -> HttpResponse:
     return render(request, "dashboard/job_retry.html", {"job": job, "form": form, "nav": "jobs"}, status=status)
+
+
+def _uuids(values: list[str]) -> list[UUID] | None:
+    try:
+        return list(dict.fromkeys(UUID(value) for value in values))
+    except ValueError:
+        return None
+
+
+def _list_url(filtros: str) -> str:
+    """The jobs list with the filters it was left with (only the list's own parameters)."""
+    given = QueryDict(filtros)
+    kept = QueryDict(mutable=True)
+    for name in (*JobFilterForm.base_fields, "pagina"):
+        if given.get(name):
+            kept[name] = given[name]
+    url = reverse("dashboard:job-list")
+    return f"{url}?{kept.urlencode()}" if kept else url
 
 
 def _query_without_page(request) -> str:

@@ -79,6 +79,22 @@ def job_retry(*, job_id: UUID, owner, credentials: dict | None = None) -> Job:
     return job
 
 
+def job_retry_bulk(*, job_ids: list[UUID], owner) -> list[Job]:
+    """Retry each of these failed jobs with its own parameters (the jobs list's bulk retry).
+
+    A job that is not FAILED (any more), or whose password the portal refused, is skipped: the
+    latter needs a new password, one job at a time. Raises QueueUnavailable when Redis stops
+    taking jobs; those retried before it stay.
+    """
+    retried = []
+    for job_id in job_ids:
+        try:
+            retried.append(job_retry(job_id=job_id, owner=owner))
+        except (InvalidTransition, CredentialsRequired):
+            continue
+    return retried
+
+
 def job_enqueue(*, job: Job, at_front: bool = False) -> None:
     """Put the job on the `rpa` queue under its own id; `at_front` for a job whose turn on its
     portal account has come after waiting in line."""

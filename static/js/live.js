@@ -220,8 +220,15 @@
         var requestedAt = Date.now();
         getText(rowsUrl, function (html) {
           if (lastLiveChange > requestedAt) return;
+          // Redrawn rows keep the ticks of the bulk retry selection.
+          var ticked = Array.prototype.map.call(rows.querySelectorAll("input[name=ids]:checked"),
+            function (box) { return box.value; });
           rows.innerHTML = html;
           drawProgressBars(rows);
+          ticked.forEach(function (jobId) {
+            var box = rows.querySelector('input[name=ids][value="' + jobId + '"]');
+            if (box) box.checked = true;
+          });
         });
       },
     };

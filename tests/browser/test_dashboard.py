@@ -135,3 +135,39 @@ def test_after_a_server_restart_the_page_catches_up_and_goes_live_again(chromium
         assert dashboard.same_document(), "the page reloaded to recover"
     finally:
         server.stop()
+
+
+def test_bulk_retry_shows_what_it_will_retry_before_it_does(dashboard, dashboard_worker, operator, bob):
+    def failed(kind: str, category: str, error: str) -> Job:
+        return Job.objects.create(
+            kind=kind, owner=bob, status=Job.Status.FAILED, params={"filtro": "progress:50", "cnpj": DEMO["cnpj"]},
+            secrets={"login": DEMO["login"], "senha": DEMO["senha"]}, error=error, error_category=category,
+        )
+
+    timed_out = failed("OI", "timeout", "Tempo esgotado esperando o portal da OI (20 s).")
+    moved = failed("EMBRATEL", "navigation", "O portal da EMBRATEL não mostrou o que a automação esperava.")
+    refused = failed("VIVO", "auth", "Falha de autenticação no portal da VIVO: senha inválida.")
+    dashboard.sign_in(operator).open("/painel/jobs/?status=FAILED")
+    dashboard.wait_live()
+
+    for job in (timed_out, moved, refused):
+        dashboard.find(f'input[name=ids][value="{job.id}"]').click()
+    dashboard.find("#bulk-retry-button").click()
+
+    dashboard.wait_for("#bulk-confirm")
+    assert dashboard.find("h1").text == "Repetir 2 jobs?"
+    listed = {row.get_attribute("data-job-id") for row in
+              dashboard.driver.find_elements(By.CSS_SELECTOR, "#bulk-retryable tr[data-job-id]")}
+    assert listed == {str(timed_out.id), str(moved.id)}
+    # The refused password stays out of the batch, with the way to retry it with a new one.
+    link = dashboard.find(f'#bulk-needs-credentials a[href="/painel/jobs/{refused.id}/repetir"]')
+    assert link.text == "repetir com nova senha"
+    assert Job.objects.count() == 3, "the first step retried something"
+
+    dashboard.find("#bulk-confirm-button").click()
+    dashboard.wait_text(".flash", "2 jobs repetidos.")
+    assert dashboard.driver.current_url.endswith("/painel/jobs/?status=FAILED")
+    retries = Job.objects.exclude(pk__in=[timed_out.pk, moved.pk, refused.pk])
+    assert sorted(retries.values_list("kind", flat=True)) == ["EMBRATEL", "OI"]
+    WebDriverWait(dashboard.driver, 30, poll_frequency=0.2).until(
+        lambda d: all(job.status == Job.Status.COMPLETED for job in retries.all()))

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobLog
@@ -407,3 +408,77 @@ class TestRetryAfterAnAuthenticationFailure:
         assert staff.post(f"/painel/jobs/{timeout.id}/repetir").status_code == 302
         assert Job.objects.exclude(pk=timeout.pk).get().secrets == timeout.secrets
 
+class TestBulkRetry:
+    def test_the_list_offers_failed_jobs_for_selection(self, staff, bob):
+        failed = make_job(bob)
+        done = make_job(bob, status=Job.Status.COMPLETED)
+
+        page = staff.get("/painel/jobs/").content.decode()
+
+        assert f'name="ids" value="{failed.id}" form="bulk-retry"' in page
+        assert f'value="{done.id}"' not in page
+        assert 'id="bulk-retry"' in page
+
+    def test_the_first_post_only_shows_what_will_be_retried(self, staff, bob, rpa_queue):
+        timeout, navigation = make_job(bob, error_category="timeout"), make_job(bob, error_category="navigation")
+        auth = make_job(bob, error_category="auth", error="senha inválida")
+        done = make_job(bob, status=Job.Status.COMPLETED)
+
+        response = staff.post("/painel/jobs/repetir", {
+            "ids": [timeout.id, navigation.id, auth.id, done.id, uuid.uuid4()], "filtros": "status=FAILED"})
+
+        page = response.content.decode()
+        assert response.status_code == 200 and "Repetir 2 jobs?" in page
+        retryable = page[page.index('id="bulk-retryable"'):page.index("</section>", page.index('id="bulk-retryable"'))]
+        assert str(timeout.id) in retryable and str(navigation.id) in retryable and str(auth.id) not in retryable
+        needs_password = page[page.index('id="bulk-needs-credentials"'):]
+        assert f'href="/painel/jobs/{auth.id}/repetir"' in needs_password
+        assert "1 job não encontrado" in page and str(done.id) in page
+        assert Job.objects.count() == 4 and rpa_queue.count == 0
+
+    def test_the_confirmed_post_retries_the_failed_jobs_only(self, staff, alice, bob, rpa_queue,
+                                                             django_capture_on_commit_callbacks):
+        timeout, navigation = make_job(bob, error_category="timeout"), make_job(bob, error_category="navigation")
+        auth = make_job(bob, error_category="auth")
+        done = make_job(bob, status=Job.Status.COMPLETED)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff.post("/painel/jobs/repetir", {
+                "ids": [timeout.id, navigation.id, auth.id, done.id], "confirmar": "1",
+                "filtros": "status=FAILED&x=1"})
+
+        assert response["Location"] == "/painel/jobs/?status=FAILED"
+        retries = Job.objects.filter(status=Job.Status.PENDING)
+        assert sorted(job.logs.get().message for job in retries) == sorted(
+            f"Repetição do job {source.id}, que falhou" for source in (timeout, navigation))
+        assert {job.owner for job in retries} == {alice}
+        assert rpa_queue.count == 2
+        assert "2 jobs repetidos." in staff.get(response["Location"]).content.decode()
+
+    def test_nothing_ticked_or_a_bad_id_changes_nothing(self, staff, bob):
+        make_job(bob)
+
+        nothing = staff.post("/painel/jobs/repetir", {"confirmar": "1"}, follow=True)
+        bad = staff.post("/painel/jobs/repetir", {"ids": ["1; DROP TABLE"], "confirmar": "1"}, follow=True)
+
+        assert "Marque ao menos um job que falhou para repetir." in nothing.content.decode()
+        assert "Seleção inválida" in bad.content.decode()
+        assert Job.objects.count() == 1
+
+    def test_it_needs_the_add_job_permission_and_a_csrf_token(self, viewer, alice, bob):
+        failed = make_job(bob)
+        assert viewer.post("/painel/jobs/repetir", {"ids": [failed.id], "confirmar": "1"}).status_code == 403
+
+        alice.user_permissions.add(Permission.objects.get(codename="add_job"))
+        checked = Client(enforce_csrf_checks=True)
+        checked.force_login(alice)
+        assert checked.post("/painel/jobs/repetir", {"ids": [failed.id], "confirmar": "1"}).status_code == 403
+        assert Job.objects.count() == 1
+
+    def test_people_who_may_not_see_a_job_cannot_retry_it(self, client, bob, charlie, django_user_model):
+        # Only staff open the pages, and staff see every job: a non-staff user is sent to the login.
+        bob.user_permissions.add(Permission.objects.get(codename="add_job"))
+        client.force_login(bob)
+        failed = make_job(charlie)
+        assert client.post("/painel/jobs/repetir", {"ids": [failed.id], "confirmar": "1"}).status_code == 302
+        assert Job.objects.count() == 1

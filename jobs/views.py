@@ -109,6 +109,8 @@ def job_row(request, job_id):
 @require_GET
 def job_detail(request, job_id):
     job = _visible_job(request, job_id)
+    if request.GET.get("parte") == "linha-do-tempo":  # redrawn live when the job's status changes
+        return render(request, "dashboard/_job_timeline.html", {"job": job})
     logs = list(job.logs.order_by("-timestamp", "-id")[:LOG_TAIL])[::-1]
     artifacts = list(job.artifacts.all())
     return render(request, "dashboard/job_detail.html", {

@@ -103,6 +103,9 @@
     var jobId = page.dataset.jobId;
     var stateUrl = page.dataset.stateUrl;
     var logList = document.getElementById("log-lines");
+    var logCount = document.getElementById("log-count");
+    var timeline = document.getElementById("job-timeline");
+    var timelineUrl = page.dataset.timelineUrl;
     var lastLogId = Number(logList.dataset.lastId || 0);
     var status = page.dataset.status;
 
@@ -111,6 +114,8 @@
       document.getElementById("job-progress-text").textContent = data.progress + "%";
       updateBadge(document.getElementById("job-status"), data.status);
       var finishedNow = FINISHED[data.status] && !FINISHED[status];
+      // The timeline's times are the server's: redraw it when the job moves on.
+      if (data.status !== status) getText(timelineUrl, function (html) { timeline.innerHTML = html; });
       status = data.status;
       page.dataset.status = status;
       // The result, the failure evidence and the timeline are drawn by the server: fetch them.
@@ -139,6 +144,12 @@
       var atBottom = logList.scrollTop + logList.clientHeight >= logList.scrollHeight - 8;
       logList.appendChild(item);
       if (atBottom) logList.scrollTop = logList.scrollHeight;
+      countLines();
+    }
+
+    function countLines() {
+      var lines = logList.querySelectorAll("li:not(#log-empty)").length;
+      logCount.textContent = lines + (lines === 1 ? " linha" : " linhas") + " · ao vivo";
     }
 
     return {

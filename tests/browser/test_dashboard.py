@@ -171,3 +171,26 @@ def test_bulk_retry_shows_what_it_will_retry_before_it_does(dashboard, dashboard
     assert sorted(retries.values_list("kind", flat=True)) == ["EMBRATEL", "OI"]
     WebDriverWait(dashboard.driver, 30, poll_frequency=0.2).until(
         lambda d: all(job.status == Job.Status.COMPLETED for job in retries.all()))
+
+
+def test_the_line_counter_and_the_timeline_follow_a_live_job(dashboard, operator):
+    counter = "section:has(#log-lines) .card-head span"
+    started = ".timeline li:nth-child(2)"
+    job = Job.objects.create(kind="OI", owner=operator, params={"filtro": "12345678"}, secrets={})
+    dashboard.sign_in(operator).open(f"/painel/jobs/{job.id}/")
+    dashboard.wait_live()
+    dashboard.mark_document()
+    assert dashboard.find(counter).text == "0 linhas · ao vivo"
+    assert dashboard.find(started).text.endswith("aguardando worker")
+
+    lifecycle.job_start(job_id=job.id)
+    lifecycle.job_log(job_id=job.id, level="INFO", message="Acessando o portal da OI")
+    dashboard.wait_text("#log-lines", "Acessando o portal da OI")
+    dashboard.wait_text(counter, "1 linha · ao vivo")
+    lifecycle.job_progress(job_id=job.id, percent=30, message="Login realizado")
+    dashboard.wait_text("#log-lines", "Login realizado")
+    dashboard.wait_text(counter, "2 linhas · ao vivo")
+
+    dashboard.wait.until(lambda d: "done" in dashboard.find(started).get_attribute("class").split())
+    assert "aguardando worker" not in dashboard.find(started).text
+    assert dashboard.same_document(), "the page reloaded to show the new lines"

@@ -202,6 +202,14 @@ class TestJobDetail:
         assert staff.get(f"/painel/jobs/{uuid.uuid4()}/").status_code == 404
         assert staff.get("/painel/jobs/not-a-uuid/").status_code == 404
 
+    def test_the_timeline_is_served_alone_for_the_live_page(self, staff, bob):
+        job = make_job(bob, status=Job.Status.RUNNING, started_at=timezone.now())
+
+        fragment = staff.get(f"/painel/jobs/{job.id}/", {"parte": "linha-do-tempo"}).content.decode()
+
+        assert fragment.lstrip().startswith('<ol class="timeline">')
+        assert '<li class="done" data-step="started">' in fragment and "aguardando worker" not in fragment
+
     def test_the_state_json_gives_log_lines_after_an_id(self, staff, bob):
         job = make_job(bob, status=Job.Status.RUNNING, progress=40)
         first = JobLog.objects.create(job=job, message="um")

@@ -34,7 +34,7 @@ class JobFilterForm(forms.Form):
     created_to = forms.DateField(label="Até", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     finished_within_hours = forms.TypedChoiceField(
         label="Terminados", required=False, coerce=int, empty_value=None,
-        choices=[("", "Em qualquer data"), ("24", "Nas últimas 24 h")],
+        choices=[("", "Qualquer data"), ("24", "Últimas 24 h")],
     )
 
     def clean(self):

@@ -1,4 +1,5 @@
-"""The staff dashboard: overview, jobs list, job detail, new job, retry (server-rendered).
+"""The staff dashboard: overview, jobs list and its CSV export, job detail, new job, retry (one job
+or the ticked ones), all server-rendered.
 
 Live parts (static/js/live.js) follow /ws/notifications and fall back to the JSON and fragment
 views below when the socket is refused. Every page needs a staff login; creating and retrying

@@ -362,6 +362,10 @@ class TestOverview:
             listed = staff.get(href)
             assert listed.status_code == 200 and listed.context["page"].paginator.count == expected, card
 
+    def test_the_workers_card_opens_the_queues_only_for_who_may_use_them(self, staff, alice, admin_client):
+        assert 'href="/admin/django-rq/"' not in staff.get("/painel/").content.decode()
+        assert 'href="/admin/django-rq/"' in admin_client.get("/painel/").content.decode()
+
 class TestRetryAfterAnAuthenticationFailure:
     @pytest.fixture
     def refused(self, bob) -> Job:

@@ -4,6 +4,7 @@ the pages keep updating by polling when the websocket is refused, and they come 
 updates by themselves after the server restarts."""
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -150,8 +151,18 @@ def test_bulk_retry_shows_what_it_will_retry_before_it_does(dashboard, dashboard
     dashboard.sign_in(operator).open("/painel/jobs/?status=FAILED")
     dashboard.wait_live()
 
+    def ticked(job: Job) -> bool:
+        # The live list may redraw its rows under the pointer (it keeps the ticks when it does).
+        try:
+            box = dashboard.find(f'input[name=ids][value="{job.id}"]')
+            if not box.is_selected():
+                box.click()
+            return box.is_selected()
+        except StaleElementReferenceException:
+            return False
+
     for job in (timed_out, moved, refused):
-        dashboard.find(f'input[name=ids][value="{job.id}"]').click()
+        dashboard.wait.until(lambda d, job=job: ticked(job))
     dashboard.find("#bulk-retry-button").click()
 
     dashboard.wait_for("#bulk-confirm")
@@ -191,6 +202,8 @@ def test_the_line_counter_and_the_timeline_follow_a_live_job(dashboard, operator
     dashboard.wait_text("#log-lines", "Login realizado")
     dashboard.wait_text(counter, "2 linhas · ao vivo")
 
-    dashboard.wait.until(lambda d: "done" in dashboard.find(started).get_attribute("class").split())
+    redrawn = WebDriverWait(dashboard.driver, 20, poll_frequency=0.1,
+                            ignored_exceptions=[StaleElementReferenceException])
+    redrawn.until(lambda d: "done" in dashboard.find(started).get_attribute("class").split())
     assert "aguardando worker" not in dashboard.find(started).text
     assert dashboard.same_document(), "the page reloaded to show the new lines"

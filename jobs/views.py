@@ -165,7 +165,7 @@ def job_new(request, kind: str):
                 messages.success(request, f"Job {kind} criado.")
                 return redirect("dashboard:job-detail", job_id=job.id)
         else:
-            errors = {name: [str(e) for e in errs] for name, errs in payload.errors.items()}
+            errors = {name: [_page_message(name, e) for e in errs] for name, errs in payload.errors.items()}
     values.pop("senha", None)  # a password is never sent back to the browser
     return render(request, "dashboard/job_new.html", {
         "kind": kind, "kinds": ALL_KINDS, "carrier_kinds": CARRIER_KINDS, "sat_kind": SAT_KIND, "nav": "new",
@@ -325,6 +325,17 @@ FIELD_HINTS = {
     "nome_arquivo": "Faturas baixadas por jobs concluídos que você pode ver.",
     "operadora": "A operadora da fatura, como o SAT a conhece.",
 }
+
+
+# Messages the API words for the seed's clients (in their English), as people read them here.
+PAGE_MESSAGES = {
+    ("processo_id", "invalid"): "Informe o UUID do processo (ex.: 3f2b8c1e-0d4a-4b6e-9a51-7c2d9e8f1a20) "
+                                "ou deixe em branco.",
+}
+
+
+def _page_message(field: str, error) -> str:
+    return PAGE_MESSAGES.get((field, getattr(error, "code", None)), str(error))
 
 
 def _form_choices(kind: str, user) -> dict[str, list[tuple[str, str]]]:

@@ -300,6 +300,16 @@ class TestNewJobForm:
         field = page[page.index('<label for="id_processo_id"'):]
         assert "UUID" in field[:field.index("</div>")]
 
+    def test_a_processo_that_is_not_a_uuid_is_named_in_portuguese(self, staff):
+        data = {"login": "a@b.c", "senha": "x", "filtro": "1", "cnpj": "12345678000195", "processo_id": "123"}
+
+        page = staff.post("/painel/jobs/novo/OI/", data)
+
+        assert page.status_code == 422
+        assert "Informe o UUID do processo" in page.content.decode()
+        assert "value is not a valid uuid" not in page.content.decode()
+        assert Job.objects.count() == 0
+
     def test_the_sat_operadora_is_picked_from_the_carriers(self, staff):
         page = staff.get("/painel/jobs/novo/SAT/").content.decode()
         picker = page[page.index('<select name="operadora"'):]

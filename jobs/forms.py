@@ -11,6 +11,7 @@ ERROR_CATEGORIES = {
     "timeout": "Tempo esgotado",
     "file": "Arquivo",
     "config": "Configuração",
+    "browser": "Navegador perdido",
     "busy": "Conta ocupada",
     "worker": "Worker parou",
     "queue": "Fila",

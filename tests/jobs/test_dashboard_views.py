@@ -136,6 +136,15 @@ class TestJobsListTriage:
 
         assert [job.id for job in response.context["page"].object_list] == [auth.id]
 
+    def test_a_browser_lost_mid_job_has_its_own_category(self, staff, bob):
+        lost = make_job(bob, error="O navegador do nó da Grid parou no meio do job.", error_category="browser")
+        make_job(bob, error="x", error_category="timeout")
+
+        response = staff.get("/painel/jobs/", {"error_category": "browser"})
+
+        assert [job.id for job in response.context["page"].object_list] == [lost.id]
+        assert '<span class="reason-category">Navegador perdido</span>' in response.content.decode()
+
     def test_search_by_id_filtro_cnpj_and_processo(self, staff, bob):
         processo = uuid.uuid4()
         target = make_job(bob, processo_id=processo)

@@ -105,14 +105,20 @@ def test_a_client_that_leaves_is_dropped_from_the_group(asgi_server, bob):
     def subscribers() -> int:
         return dict(redis.pubsub_numsub(group_channel))[group_channel.encode()]
 
-    before = subscribers()
+    def wait_for_subscribers(expected: int) -> int:
+        deadline = time.monotonic() + 10
+        while (count := subscribers()) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return count
+
+    # Streams of the earlier tests on this server may still be closing: start from none.
+    assert wait_for_subscribers(0) == 0
     with open_stream(asgi_server, f"?token={token_for(bob)}") as response:
-        next(sse_messages(response))
-        assert subscribers() == before + 1
-    deadline = time.monotonic() + 10
-    while subscribers() > before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert subscribers() == before
+        # Keep the generator: dropping it closes the response, and the client would be gone.
+        messages = sse_messages(response)
+        next(messages)
+        assert wait_for_subscribers(1) == 1
+    assert wait_for_subscribers(0) == 0
 
 
 def test_the_access_log_never_shows_a_token(asgi_server, bob):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -20,6 +21,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The console's front door is the dashboard (which asks for a staff login first).
+    path("", RedirectView.as_view(pattern_name="dashboard:overview"), name="home"),
     # Seed-compatible surface (exact paths; existing frontends depend on them).
     path("auth/login", accounts_api.AuthLoginApi.as_view(), name="auth-login"),
     path("auth/tokenRefresh", accounts_api.AuthTokenRefreshApi.as_view(), name="auth-token-refresh"),

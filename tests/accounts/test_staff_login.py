@@ -35,3 +35,13 @@ def test_expired_refresh_tokens_are_flushed_daily(alice):
     tokens_flush()
     assert OutstandingToken.objects.count() == 1
     assert not OutstandingToken.objects.filter(jti=stale["jti"]).exists()
+
+
+@pytest.mark.django_db
+def test_the_root_address_leads_to_the_dashboard_through_the_login(client, alice):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/painel/"
+    assert client.get("/painel/")["Location"].startswith("/accounts/login/?next=/painel/")
+    client.force_login(alice)
+    assert client.get("/", follow=True).redirect_chain[-1] == ("/painel/", 302)

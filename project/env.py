@@ -6,12 +6,27 @@ later as a confusing error deep inside a request.
 
 import ipaddress
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 _MISSING = object()
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_file_load(path: Path) -> None:
+    """Put the `NAME=value` lines of `path` into the environment, if the file exists; a variable
+    already set wins. `make run` keeps the keys it generated for this machine in var/secrets.env:
+    every process of the checkout (manage.py commands too) must use the same ones."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        name, separator, value = line.partition("=")
+        if separator and name.strip() and not name.lstrip().startswith("#"):
+            os.environ.setdefault(name.strip(), value.strip())
 
 
 def env_str(name: str, default: str | object = _MISSING) -> str:

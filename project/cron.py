@@ -1,12 +1,13 @@
-"""Periodic tasks, started by `manage.py rqcron project.cron` (make run starts it)."""
+"""Periodic tasks, started by `manage.py console_cron project.cron` (make run starts it)."""
 
+from django.conf import settings
 from rq import cron
 
 from accounts.tasks import tokens_flush
 from carriers.tasks import sat_token_refresh_task
 from jobs.tasks import jobs_maintenance_task, jobs_purge_task
 
-MAINTENANCE_INTERVAL_SECONDS = 30
+MAINTENANCE_INTERVAL_SECONDS = settings.JOB_MAINTENANCE_SECONDS
 
 cron.register(jobs_maintenance_task, queue_name="default", interval=MAINTENANCE_INTERVAL_SECONDS, job_timeout=120)
 cron.register(jobs_purge_task, queue_name="default", interval=300, job_timeout=600)

@@ -224,6 +224,8 @@ JOB_RETENTION_HOURS = env_int("JOB_RETENTION_HOURS", 24, minimum=1)
 # killed worker's job ends FAILED within about 90 s.
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("JOB_HEARTBEAT_TIMEOUT_SECONDS", 60, minimum=2)
+# How often the maintenance pass runs (dead jobs, stalled account lines, due callbacks).
+JOB_MAINTENANCE_SECONDS = env_int("JOB_MAINTENANCE_SECONDS", 30, minimum=1)
 # A job still PENDING this long with no trace in Redis never reached the queue.
 JOB_ENQUEUE_GRACE_SECONDS = env_int("JOB_ENQUEUE_GRACE_SECONDS", 60, minimum=1)
 # How long a job waits for another job on the same portal account before giving up.

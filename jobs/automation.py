@@ -14,6 +14,13 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 
+class ConsoleStopped(BaseException):
+    """Raised inside a running job when the console stops and the job's grace is over.
+
+    Not an Exception: an automation's `except Exception` must not take the console's stop for
+    a failure of the portal and blame the carrier."""
+
+
 class AutomationError(Exception):
     """A failure the automation understands, with a sentence for the user.
 

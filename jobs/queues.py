@@ -10,6 +10,9 @@ from functools import lru_cache
 import django_rq
 from django.conf import settings
 from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError
+from redis.retry import Retry
 from rq import Queue
 
 RPA_QUEUE = "rpa"
@@ -26,4 +29,7 @@ def queue(name: str) -> Queue:
 
 @lru_cache(maxsize=8)
 def _connection_for(url: str) -> Redis:
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
+    # A stalled Redis fails a request within seconds (503), not after redis-py's four tries of a
+    # command that may have gone through already: only a broken connection is retried, once.
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1, supported_errors=(ConnectionError,))
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30, retry=retry)

@@ -10,7 +10,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus as RQStatus
 
-from jobs.models import CallbackDelivery, Job, JobStatus
+from jobs.models import CallbackDelivery, Job, JobLog, JobStatus
 from jobs.queues import redis_connection
 from jobs.services import lifecycle
 
@@ -20,12 +20,16 @@ WORKER_DIED = (
     "O worker que executava este job parou inesperadamente (processo encerrado). "
     "O job foi interrompido; crie-o novamente."
 )
-NEVER_QUEUED = "O job não chegou à fila de execução (Redis indisponível no momento da criação)."
+NEVER_QUEUED = "O job não chegou à fila de execução (Redis indisponível) e não pôde ser iniciado a tempo."
 QUEUE_FAILED = "O job foi descartado pela fila antes de iniciar."
+REQUEUED = "O job não estava mais na fila de execução (Redis reiniciado ou indisponível); foi recolocado na fila."
 
 
 def jobs_reap() -> int:
-    """Fail RUNNING jobs with a stale heartbeat and PENDING jobs the queue no longer holds."""
+    """Fail RUNNING jobs with a stale heartbeat. A PENDING job the queue lost (a Redis restart,
+    a worker that died before starting it) has not started, so it is queued again, unless it
+    is older than JOB_ACCOUNT_WAIT_SECONDS or was cancelled in the queue: then it fails.
+    Returns how many jobs were failed."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS)
     reaped = 0
@@ -36,11 +40,18 @@ def jobs_reap() -> int:
         reaped += job_fail_unless_finished(job_id, WORKER_DIED, "worker")
 
     grace = now - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS)
+    too_old = now - timedelta(seconds=settings.JOB_ACCOUNT_WAIT_SECONDS)
     connection = redis_connection()
-    for job_id in Job.objects.filter(status=JobStatus.PENDING, created_at__lt=grace).values_list("id", flat=True):
-        problem = _queue_problem(str(job_id), connection)
-        if problem:
-            reaped += job_fail_unless_finished(job_id, problem, "queue")
+    for job in Job.objects.filter(status=JobStatus.PENDING, created_at__lt=grace).only("id", "created_at"):
+        problem = _queue_problem(str(job.id), connection)
+        if problem is None:
+            continue
+        if problem in (NEVER_QUEUED, QUEUE_LOST) and job.created_at >= too_old:
+            lifecycle.job_enqueue(job=job)
+            lifecycle.job_log(job_id=job.id, level=JobLog.Level.WARNING, message=REQUEUED)
+            logger.warning("job %s was no longer in the queue; queued again", job.id)
+            continue
+        reaped += job_fail_unless_finished(job.id, QUEUE_FAILED if problem == CANCELLED else NEVER_QUEUED, "queue")
     return reaped
 
 
@@ -60,13 +71,21 @@ def jobs_purge_expired() -> int:
     return count
 
 
+# What the queue did with a job the database still holds as PENDING.
+QUEUE_LOST = "lost"  # rq failed it before it started (the job's own failures happen after the start)
+CANCELLED = "cancelled"  # someone stopped or cancelled it in the queue (django-rq's admin)
+
+
 def _queue_problem(rq_job_id: str, connection) -> str | None:
     try:
         rq_job = RQJob.fetch(rq_job_id, connection=connection)
     except NoSuchJobError:
         return NEVER_QUEUED
-    if rq_job.get_status(refresh=False) in (RQStatus.FAILED, RQStatus.STOPPED, RQStatus.CANCELED):
-        return QUEUE_FAILED
+    status = rq_job.get_status(refresh=False)
+    if status == RQStatus.FAILED:
+        return QUEUE_LOST
+    if status in (RQStatus.STOPPED, RQStatus.CANCELED):
+        return CANCELLED
     return None
 
 

@@ -4,24 +4,42 @@ Progress milestones (seed 003 §3.1.2): 0 created, 30 automation started, 90 aut
 95 result captured, 100 completed. Automations report their own steps between 30 and 90.
 """
 
+import contextlib
 import logging
 import threading
+import time
 import traceback
 from uuid import UUID
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
+from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
 from jobs import leases
-from jobs.automation import AutomationError, JobContext, automation_for
+from jobs.automation import AutomationError, ConsoleStopped, JobContext, automation_for
 from jobs.models import Job, JobLog, JobStatus
 from jobs.services import accounts, lifecycle
 
 logger = logging.getLogger(__name__)
 
 WAITING_FOR_ACCOUNT = "Aguardando outro job que usa a mesma conta do portal; este começa em seguida"
+CONSOLE_STOPPED = (
+    "O console foi parado enquanto este job executava e o tempo de espera acabou; "
+    "o job foi interrompido antes de terminar. Crie-o novamente."
+)
+
+# How long a job about to start waits for a Redis that does not answer (a restart takes a second).
+REDIS_OUTAGE_SECONDS = 30
+
+# True while this process runs an automation, which may then be interrupted (jobs.worker).
+_automation_running = False
+
+
+def automation_running() -> bool:
+    """Whether the job this process runs is inside its automation, where stopping it is safe."""
+    return _automation_running
 
 
 def job_run(*, job_id: UUID) -> None:
@@ -41,20 +59,42 @@ def job_run(*, job_id: UUID) -> None:
 
     # Another job on the same portal account: wait in its line without holding the worker;
     # accounts.account_pass_on() queues this job again when its turn comes.
-    turn = leases.account_acquire(job.account_key, str(job.id))
+    turn = _through_a_redis_outage(lambda: leases.account_acquire(job.account_key, str(job.id)))
     if turn == leases.Account.JOINED_LINE:
         lifecycle.job_log(job_id=job.id, level=JobLog.Level.INFO, message=WAITING_FOR_ACCOUNT)
     if turn != leases.Account.HELD:
         return
 
     try:
-        leases.slot_acquire(str(job.id))
+        _through_a_redis_outage(lambda: leases.slot_acquire(str(job.id)))
         try:
             _run_started(job, automation)
         finally:
-            leases.slot_release(str(job.id))
+            _slot_release_quietly(str(job.id))
     finally:
         accounts.account_pass_on(account_key=job.account_key, job_id=job.id)
+
+
+def _through_a_redis_outage(step):
+    """Run a lease step, retrying while Redis restarts (its steps are idempotent for one job id):
+    a job that has not started yet waits for Redis rather than being dropped by a crashing worker."""
+    deadline = time.monotonic() + REDIS_OUTAGE_SECONDS
+    while True:
+        try:
+            return step()
+        except RedisError:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("Redis unreachable before a job could start; retrying", exc_info=True)
+            time.sleep(1)
+
+
+def _slot_release_quietly(job_id: str) -> None:
+    try:
+        leases.slot_release(job_id)
+    except RedisError:
+        # The job has ended either way; its slot lease runs out by itself (lease_seconds).
+        logger.warning("could not release the run slot of job %s; its lease will expire", job_id)
 
 
 def _run_started(job: Job, automation) -> None:
@@ -76,6 +116,25 @@ def _run_started(job: Job, automation) -> None:
 
 def _execute(context: JobContext, automation) -> tuple[str | None, tuple[str, str] | None]:
     """Run the automation between the milestones; return (result, None) or (None, (error, category))."""
+    try:
+        with _interruptible():
+            return _execute_between_milestones(context, automation)
+    except ConsoleStopped:
+        logger.warning("job %s interrupted: the console is stopping", context.job_id)
+        return None, (CONSOLE_STOPPED, "stopped")
+
+
+@contextlib.contextmanager
+def _interruptible():
+    global _automation_running
+    _automation_running = True
+    try:
+        yield
+    finally:
+        _automation_running = False
+
+
+def _execute_between_milestones(context: JobContext, automation) -> tuple[str | None, tuple[str, str] | None]:
     try:
         context.log(JobLog.Level.INFO, f"Iniciando processamento da operadora {context.kind}")
         context.progress(30, f"Executando RPA para {context.kind}")

@@ -183,12 +183,13 @@ RQ_QUEUES = {
 RQ_SHOW_ADMIN_LINK = True
 # Services enqueue inside transaction.on_commit themselves, so that they can handle a Redis error
 # there; django-rq must not defer the call a second time.
-# Workers run jobs in their own process (SimpleWorker) by default: a job starts in about 4 ms
+# Workers run jobs in their own process (SimpleRpaWorker) by default: a job starts in about 4 ms
 # instead of about 20 ms with a forked work-horse (make bench). Timeouts still work (SIGALRM
 # inside the job) and a worker that dies is covered by the heartbeat reaper. RQ_WORKER_CLASS=
 # jobs.worker.RpaWorker gives each job a forked horse instead, killed with its browsers at the
-# timeout, for automations that might wedge the interpreter.
-RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": env_str("RQ_WORKER_CLASS", "rq.worker.SimpleWorker")}
+# timeout, for automations that might wedge the interpreter. Both end a job interrupted by a stop
+# of the console as FAILED "the console was stopped" (jobs/worker.py).
+RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": env_str("RQ_WORKER_CLASS", "jobs.worker.SimpleRpaWorker")}
 
 # Redis pub/sub: a group message is published once and each web process fans it out to its
 # own consumers in memory. The list-based RedisChannelLayer pops each consumer's copy from Redis

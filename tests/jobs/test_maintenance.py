@@ -32,12 +32,50 @@ class TestReaping:
         job.refresh_from_db()
         assert job.status == JobStatus.RUNNING
 
-    def test_it_fails_a_pending_job_that_never_reached_the_queue(self, alice, settings):
+    def test_it_queues_again_a_pending_job_the_queue_lost(self, alice, settings):
         old = timezone.now() - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS + 1)
-        job = _job(alice, created_at=old)  # as if the process died between commit and enqueue
+        job = _job(alice, created_at=old)  # as after a Redis restart that lost the queue
+        try:
+            assert maintenance.jobs_reap() == 0
+            job.refresh_from_db()
+            assert job.status == JobStatus.PENDING
+            assert str(job.id) in queue(RPA_QUEUE).job_ids
+            assert job.logs.filter(level=JobLog.Level.WARNING, message=maintenance.REQUEUED).exists()
+            assert maintenance.jobs_reap() == 0  # queued now: left alone
+            assert queue(RPA_QUEUE).job_ids.count(str(job.id)) == 1
+        finally:
+            queue(RPA_QUEUE).empty()
+
+    def test_it_queues_again_a_pending_job_that_rq_failed_before_it_started(self, alice, settings):
+        old = timezone.now() - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS + 1)
+        job = _job(alice, created_at=old)
+        rq_job = queue(RPA_QUEUE).enqueue("jobs.tasks.job_run_task", str(job.id), job_id=str(job.id))
+        queue(RPA_QUEUE).remove(rq_job)
+        rq_job.set_status("failed")  # as when the worker's bookkeeping failed during a Redis outage
+        try:
+            assert maintenance.jobs_reap() == 0
+            assert str(job.id) in queue(RPA_QUEUE).job_ids
+        finally:
+            queue(RPA_QUEUE).empty()
+
+    def test_it_fails_a_lost_pending_job_older_than_the_longest_wait(self, alice, settings):
+        old = timezone.now() - timedelta(seconds=settings.JOB_ACCOUNT_WAIT_SECONDS + 1)
+        job = _job(alice, created_at=old)
         assert maintenance.jobs_reap() == 1
         job.refresh_from_db()
-        assert (job.status, job.error) == (JobStatus.FAILED, maintenance.NEVER_QUEUED)
+        assert (job.status, job.error, job.error_category) == (JobStatus.FAILED, maintenance.NEVER_QUEUED, "queue")
+
+    def test_it_fails_a_pending_job_cancelled_in_the_queue(self, alice, settings):
+        old = timezone.now() - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS + 1)
+        job = _job(alice, created_at=old)
+        rq_job = queue(RPA_QUEUE).enqueue("jobs.tasks.job_run_task", str(job.id), job_id=str(job.id))
+        rq_job.cancel()
+        try:
+            assert maintenance.jobs_reap() == 1
+            job.refresh_from_db()
+            assert (job.status, job.error) == (JobStatus.FAILED, maintenance.QUEUE_FAILED)
+        finally:
+            rq_job.delete()
 
     def test_it_keeps_a_pending_job_that_waits_in_the_queue(self, alice, settings):
         old = timezone.now() - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS + 1)

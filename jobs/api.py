@@ -44,8 +44,10 @@ INVALID = SeedValidationErrorSerializer
 class QueueUnavailableError(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = (
-        "Fila de execução indisponível no momento (Redis fora do ar); o job não foi criado. Tente novamente."
+        "Fila de execução indisponível no momento (Redis fora do ar); o job não foi criado. "
+        "Tente novamente em alguns segundos."
     )
+    wait = 5  # DRF's exception handler turns it into Retry-After
 
 
 class HealthApi(SeedAPIView):

@@ -1,10 +1,19 @@
-"""Request bodies: one size limit, whether the client declares the length or sends it chunked."""
+"""Request bodies: one size limit, whether the client declares the length or sends it chunked;
+and 503, not 500, when the database or Redis is unreachable."""
 
 import json
+import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from redis.exceptions import RedisError
+
+from project.errors import wants_json
+
+logger = logging.getLogger(__name__)
 
 # The admin and the sandbox portals (demo uploads of invoices) take files.
 UNLIMITED_PATH_PREFIXES = ("/admin/", "/sandbox/")
@@ -119,3 +128,52 @@ async def _send_json(send, status: int, body: dict) -> None:
         (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
     ]})
     await send({"type": "http.response.body", "body": content})
+
+
+class ServiceUnavailableMiddleware:
+    """Answer 503 with Retry-After, not a 500, when the database or Redis is unreachable.
+
+    While PostgreSQL restarts or Redis stalls, any view can meet the outage; the client gets a
+    sentence saying which part is down and that trying again shortly will work: `{"detail": …}`
+    for programs, the console's 503 page for people (as project.errors tells them apart).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        # Sync or async alike (a coroutine is passed through): process_exception does the work.
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        part = _unavailable_part(exception)
+        if part is None:
+            return None
+        logger.warning("%s %s: %s unreachable (%s)", request.method, request.path, part, exception)
+        message = (
+            f"Serviço temporariamente indisponível: {part} fora do ar. "
+            f"Nada foi alterado; tente novamente em {RETRY_AFTER_SECONDS} segundos."
+        )
+        if wants_json(request):
+            response = JsonResponse({"detail": message}, status=503, json_dumps_params={"ensure_ascii": False})
+        else:
+            # Rendered without the request: the session and the user may be what is unreachable.
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_part(exception: BaseException) -> str | None:
+    if isinstance(exception, OperationalError | InterfaceError):
+        return "banco de dados"
+    if isinstance(exception, RedisError):
+        return "Redis (fila de execução)"
+    return None

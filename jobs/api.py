@@ -27,6 +27,7 @@ from jobs.serializers import (
     SatPayloadSerializer,
 )
 from jobs.services import lifecycle
+from project.processes import processes_get
 from project.seed import (
     SeedAPIView,
     SeedErrorSerializer,
@@ -61,9 +62,13 @@ class HealthApi(SeedAPIView):
         counts = {"jobs_pending": 0, "jobs_active": 0}
         if "banco de dados" not in problems:
             counts = selectors.job_counts()
-        if problems:
-            body = {"status": "unhealthy", "message": f"Indisponível: {', '.join(problems)}", **counts}
-            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        messages = [f"Indisponível: {', '.join(problems)}"] if problems else []
+        processes = processes_get()
+        if processes and processes.failing:
+            messages.append(f"Processos falhando repetidamente: {', '.join(processes.failing)}")
+        if messages:
+            body = {"status": "unhealthy", "message": "; ".join(messages), **counts}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
         return Response({"status": "healthy", "message": "API está funcionando", **counts})
 
 

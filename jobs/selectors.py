@@ -15,6 +15,7 @@ from rq import Worker
 from jobs.kinds import CARRIER_KINDS
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobStatus
 from jobs.queues import RPA_QUEUE, queue, redis_connection
+from project.processes import processes_get
 
 
 def job_list(*, user, status: str | None = None, kind: str | None = None,
@@ -144,6 +145,8 @@ async def job_status_counts() -> dict[str, int]:
 class Overview:
     queue_depth: int | None  # None: Redis did not answer
     workers_alive: int | None
+    workers_expected: int | None  # None: no supervisor (make run) reports on this machine
+    failing_processes: list[str]  # processes the supervisor keeps restarting
     running: list[Job]
     pending: int
     completed_24h: int
@@ -160,9 +163,12 @@ def overview_get(*, now: datetime | None = None) -> Overview:
         failed=Count("id", filter=Q(status=JobStatus.FAILED, completed_at__gte=since)),
     )
     depth, workers = _queue_figures()
+    processes = processes_get()
     running = list(Job.objects.defer("secrets").filter(status=JobStatus.RUNNING).order_by("started_at")[:20])
     return Overview(
         queue_depth=depth, workers_alive=workers, running=running, pending=counts["pending"],
+        workers_expected=processes.workers_expected if processes else None,
+        failing_processes=processes.failing if processes else [],
         completed_24h=counts["completed"], failed_24h=counts["failed"], per_hour=jobs_per_hour(now=now),
     )
 

@@ -7,6 +7,8 @@ kill Redis.
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,7 +17,7 @@ import requests
 
 from jobs.services import maintenance
 from jobs.services.runner import CONSOLE_STOPPED
-from tests.supervised import SupervisedConsole
+from tests.supervised import ADMIN, BASE_DIR, SupervisedConsole
 
 pytestmark = [pytest.mark.worker]
 
@@ -131,6 +133,17 @@ def test_when_redis_dies_it_is_restarted_with_its_queue_and_every_job_still_runs
     assert [job["status"] for job in finished] == ["COMPLETED"] * 4, finished
     assert {200, 503} >= set(availability.answers), availability.answers
     assert "redis was killed by SIGKILL; restarting it in" in console.log
+
+
+def test_manage_py_in_the_same_checkout_issues_tokens_the_running_console_accepts(console):
+    """The README's issue_integration_token, run as an operator would: only VAR_DIR in common."""
+    env = {k: v for k, v in console.env.items() if k not in ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY")}
+    result = subprocess.run([sys.executable, "manage.py", "issue_integration_token", ADMIN[0]], env=env,
+                            cwd=BASE_DIR, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    token = max(result.stdout.split(), key=len)
+    response = requests.get(f"{console.url}/jobs", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200, response.text
 
 
 def test_an_orderly_stop_lets_jobs_finish_within_the_grace_then_stops_the_rest_and_redis_last(console):

@@ -222,3 +222,20 @@ def test_a_process_that_keeps_crashing_is_reported_while_the_rest_keeps_serving(
         assert console.stop() == 0
     finally:
         console.kill()
+
+
+def test_with_forking_workers_a_stop_also_ends_the_running_job_as_stopped(tmp_path):
+    console = SupervisedConsole(tmp_path, RPA_MAX_CONCURRENCY="1", RQ_WORKER_CLASS="jobs.worker.RpaWorker",
+                                SHUTDOWN_GRACE_SECONDS="2")
+    try:
+        console.start()
+        slow = console.job_start("sleep:60")
+        console.wait_for(lambda: console.job(slow)["status"] == "RUNNING", 30, "the job to run")
+        log_before = len(console.log)
+
+        assert console.stop() == 0
+
+        assert _jobs_in_database(console, slow)[slow] == ("FAILED", CONSOLE_STOPPED, "stopped")
+        assert "Traceback" not in console.log[log_before:]
+    finally:
+        console.kill()

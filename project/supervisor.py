@@ -359,16 +359,15 @@ def _make_private(var_dir: Path) -> None:
     var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     var_dir.chmod(0o700)
     for root, folders, files in os.walk(var_dir):
-        for name in folders:
-            _chmod_quietly(Path(root) / name, 0o700)
-        for name in files:
-            _chmod_quietly(Path(root) / name, 0o600)
+        for name in [*folders, *files]:
+            _chmod_owner_only(Path(root) / name)
 
 
-def _chmod_quietly(path: Path, mode: int) -> None:
+def _chmod_owner_only(path: Path) -> None:
+    """Take the group's and others' bits away; the owner's (an executable's x) stay."""
     try:
         if not path.is_symlink() and not path.is_socket():
-            path.chmod(mode)
+            path.chmod(path.stat().st_mode & 0o700)
     except OSError:
         pass  # removed meanwhile (a browser profile of a job that just ended)
 

@@ -164,6 +164,10 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     )
     depth, workers = _queue_figures()
     processes = processes_get()
+    if processes and workers is not None:
+        # Under make run the supervisor knows which worker processes are up; rq keeps counting a
+        # worker killed with SIGKILL until its key expires (minutes later).
+        workers = processes.workers_running
     running = list(Job.objects.defer("secrets").filter(status=JobStatus.RUNNING).order_by("started_at")[:20])
     return Overview(
         queue_depth=depth, workers_alive=workers, running=running, pending=counts["pending"],

@@ -19,6 +19,7 @@ STALE_SECONDS = 30
 class SupervisedProcesses:
     failing: list[str]  # children that keep crashing, by name
     workers_expected: int  # rq workers the supervisor runs
+    workers_running: int  # of those, the ones whose process is up now
 
 
 def processes_get() -> SupervisedProcesses | None:
@@ -33,4 +34,5 @@ def processes_get() -> SupervisedProcesses | None:
     return SupervisedProcesses(
         failing=[str(child.get("name")) for child in children if child.get("state") == "failing"],
         workers_expected=sum(1 for child in children if child.get("kind") == "worker"),
+        workers_running=sum(1 for child in children if child.get("kind") == "worker" and child.get("pid")),
     )

@@ -6,6 +6,7 @@ kill Redis.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,6 +82,11 @@ def test_a_worker_killed_with_sigkill_comes_back_and_its_job_ends_failed(console
     assert f"{name} was killed by SIGKILL; restarting it in" in console.log
     # Every other process was left alone.
     assert all(p["restarts"] == 0 for p in console.processes() if p["name"] != name)
+    # The overview counts the workers that are up: two rpa workers and the default one, not the
+    # killed worker as well (rq keeps its record for minutes).
+    figures = console.staff_session().get(f"{console.url}/painel/?parte=numeros", timeout=30).text
+    assert re.search(r'data-stat="workers">(\d+)<', figures).group(1) == "3"
+    assert "de 3 iniciados" in figures
 
 
 def test_a_35_second_redis_stall_gives_503s_then_the_console_recovers_by_itself_and_loses_no_job(console):

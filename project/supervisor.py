@@ -304,7 +304,9 @@ class Supervisor:
 
 
 def _run_step(command: list[str], env: dict) -> None:
-    if subprocess.run(command, env=env, cwd=BASE_DIR).returncode != 0:
+    # In a session of its own, as the children: a Ctrl-C during start-up lets the step end (the
+    # supervisor stops after it) instead of breaking a migration with a traceback.
+    if subprocess.run(command, env=env, cwd=BASE_DIR, start_new_session=True).returncode != 0:
         raise StartupFailed(" ".join(command[1:]))
 
 

@@ -157,9 +157,13 @@ def test_an_orderly_stop_lets_jobs_finish_within_the_grace_then_stops_the_rest_a
     quick = console.job_start("sleep:2;artifact:recibo.pdf", login="rapido@empresa.com.br")
     slow = console.job_start("sleep:60", login="lento@empresa.com.br")
     console.wait_for(lambda: all(console.job(j)["status"] == "RUNNING" for j in (quick, slow)), 30, "both to run")
+    # A live stream open across the stop, as a dashboard's would be.
+    stream = requests.get(f"{console.url}/events/logs?token={console.token()}", stream=True, timeout=30)
+    assert stream.status_code == 200
     log_before = len(console.log)
 
     assert console.stop() == 0
+    stream.close()
     stop_log = console.log[log_before:]
 
     jobs = _jobs_in_database(console, quick, slow)

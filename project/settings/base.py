@@ -132,6 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # server (project/asgi.py turns this on) borrows them from a psycopg pool instead. Workers
     # keep one persistent connection each.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Each connection the pool lends is checked first (an empty query): one left idle across a
+    # restart of PostgreSQL is replaced instead of failing the request that draws it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),

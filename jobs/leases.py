@@ -95,9 +95,12 @@ def slot_try_acquire(job_id: str) -> bool:
     return bool(acquired)
 
 
-def slot_acquire(job_id: str, poll_seconds: float = 0.2) -> None:
-    """Wait for a run slot. Workers take jobs in FIFO order, so waiting keeps the order."""
+def slot_acquire(job_id: str, poll_seconds: float = 0.2, while_waiting=None) -> None:
+    """Wait for a run slot, calling `while_waiting()` at each poll. Workers take jobs in FIFO
+    order, so waiting keeps the order."""
     while not slot_try_acquire(job_id):
+        if while_waiting is not None:
+            while_waiting()
         time.sleep(poll_seconds)
 
 

@@ -1,7 +1,7 @@
 """Keeping the job table honest: fail jobs whose worker died, remove old ones."""
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -42,8 +42,9 @@ def jobs_reap() -> int:
     grace = now - timedelta(seconds=settings.JOB_ENQUEUE_GRACE_SECONDS)
     too_old = now - timedelta(seconds=settings.JOB_ACCOUNT_WAIT_SECONDS)
     connection = redis_connection()
-    for job in Job.objects.filter(status=JobStatus.PENDING, created_at__lt=grace).only("id", "created_at"):
-        problem = _queue_problem(str(job.id), connection)
+    pending = Job.objects.filter(status=JobStatus.PENDING, created_at__lt=grace)
+    for job in pending.only("id", "created_at", "heartbeat_at"):
+        problem = _queue_problem(job, connection, stale)
         if problem is None:
             continue
         if problem in (NEVER_QUEUED, QUEUE_LOST) and job.created_at >= too_old:
@@ -72,13 +73,13 @@ def jobs_purge_expired() -> int:
 
 
 # What the queue did with a job the database still holds as PENDING.
-QUEUE_LOST = "lost"  # rq failed it before it started (the job's own failures happen after the start)
+QUEUE_LOST = "lost"  # rq failed it, or its worker died, before it started
 CANCELLED = "cancelled"  # someone stopped or cancelled it in the queue (django-rq's admin)
 
 
-def _queue_problem(rq_job_id: str, connection) -> str | None:
+def _queue_problem(job: Job, connection, stale: datetime) -> str | None:
     try:
-        rq_job = RQJob.fetch(rq_job_id, connection=connection)
+        rq_job = RQJob.fetch(str(job.id), connection=connection)
     except NoSuchJobError:
         return NEVER_QUEUED
     status = rq_job.get_status(refresh=False)
@@ -86,7 +87,21 @@ def _queue_problem(rq_job_id: str, connection) -> str | None:
         return QUEUE_LOST
     if status in (RQStatus.STOPPED, RQStatus.CANCELED):
         return CANCELLED
+    if status == RQStatus.STARTED and _taken_by_a_dead_worker(job, rq_job, stale):
+        return QUEUE_LOST
     return None
+
+
+def _taken_by_a_dead_worker(job: Job, rq_job: RQJob, stale: datetime) -> bool:
+    """A worker took the job but did not start it: a worker waiting for a run slot stamps the
+    job's heartbeat; one that fell silent since taking it is gone."""
+    taken_at = rq_job.started_at
+    if taken_at is None:
+        return False
+    if timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at, UTC)
+    last_sign = max(taken_at, job.heartbeat_at) if job.heartbeat_at else taken_at
+    return last_sign < stale
 
 
 def job_fail_unless_finished(job_id, message: str, category: str) -> int:

@@ -66,7 +66,7 @@ def job_run(*, job_id: UUID) -> None:
         return
 
     try:
-        _through_a_redis_outage(lambda: leases.slot_acquire(str(job.id)))
+        _through_a_redis_outage(lambda: leases.slot_acquire(str(job.id), while_waiting=_WaitingBeat(job.id)))
         try:
             _run_started(job, automation)
         finally:
@@ -154,6 +154,20 @@ def _execute_between_milestones(context: JobContext, automation) -> tuple[str | 
         # The details (which may quote inputs) go to the server log only, redacted.
         logger.error("job %s crashed:\n%s", context.job_id, context.redact(traceback.format_exc()))
         return None, ("Erro inesperado durante a automação.", "internal")
+
+
+class _WaitingBeat:
+    """A job waiting for a run slot is PENDING but taken by this worker: its heartbeat tells the
+    maintenance pass that the worker is alive (if it dies, the job goes back to the queue)."""
+
+    def __init__(self, job_id: UUID):
+        self.job_id = job_id
+        self.last = 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last >= settings.JOB_HEARTBEAT_SECONDS:
+            Job.objects.filter(pk=self.job_id, status=JobStatus.PENDING).update(heartbeat_at=timezone.now())
+            self.last = time.monotonic()
 
 
 class _Reporter:

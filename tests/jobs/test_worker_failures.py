@@ -4,8 +4,10 @@ import os
 import signal
 
 import pytest
+from rq.job import Job as RQJob
 
 from jobs.models import Job, JobStatus
+from jobs.queues import redis_connection
 from jobs.services import accounts, maintenance, runner
 from tests.jobs.helpers import carrier_payload, max_overlap, wait_for, wait_until_finished
 
@@ -92,6 +94,28 @@ def test_when_the_job_holding_an_account_dies_the_next_in_line_still_runs(worker
     # hands the account to the job in line.
     assert _reap_until_finished(dying).error == maintenance.WORKER_DIED
     assert _reap_until_finished(waiting).status == JobStatus.COMPLETED
+
+
+def test_a_job_whose_worker_is_killed_while_it_waits_for_a_run_slot_is_queued_again_and_runs(workers, alice_api,
+                                                                                            tmp_path):
+    """It never started: the maintenance pass gives it back to the queue instead of losing it."""
+    workers.start(1, RPA_MAX_CONCURRENCY=1)
+    pidfile = tmp_path / "worker.pid"
+    holder = alice_api.post("/executar/VIVO", carrier_payload(f"pidfile:{pidfile};sleep:8", login="um@x.com"),
+                            format="json").json()["job_id"]
+    wait_for(lambda: pidfile.exists() and pidfile.read_text(), message="the first job to start")
+    (waiter_worker,) = workers.start(1, RPA_MAX_CONCURRENCY=1)
+    waiting = alice_api.post("/executar/VIVO", carrier_payload("progress:50", login="dois@x.com"),
+                             format="json").json()["job_id"]
+    # The second worker took the job and waits for the only slot.
+    wait_for(lambda: RQJob.fetch(waiting, connection=redis_connection()).get_status() == "started",
+             message="the second job to be taken by the second worker")
+    os.kill(waiter_worker.pid, signal.SIGKILL)
+
+    job = _reap_until_finished(waiting)
+    assert job.status == JobStatus.COMPLETED
+    assert job.logs.filter(message=maintenance.REQUEUED).exists()
+    assert wait_until_finished(holder, timeout=30).status == JobStatus.COMPLETED
 
 
 def test_a_job_whose_work_horse_is_killed_ends_failed(workers, alice_api, tmp_path):

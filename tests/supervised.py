@@ -71,16 +71,34 @@ class SupervisedConsole:
             self.kill()
 
     def kill(self) -> None:
-        """Leave nothing behind: the supervisor, and any child a failed test left running."""
-        pids = [p.get("pid") for p in self.processes()] if self.var_dir.exists() else []
-        for pid in [self.process.pid if self.process else None, *pids]:
-            if pid:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        """Leave nothing behind: the supervisor, and every process a failed test left running with
+        this console's var/ (found by their environment or working folder, so even a supervisor's
+        orphans)."""
+        reported = [p["pid"] for p in self.processes() if p.get("pid")]
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in {*reported, *self._processes_of_this_console()}:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         if self.process is not None:
             self.process.wait(timeout=10)
+
+    def _processes_of_this_console(self) -> list[int]:
+        marker = f"VAR_DIR={self.var_dir}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                # redis-server writes its title over its environment: it is known by its folder.
+                if (marker in (entry / "environ").read_bytes().split(b"\0")
+                        or os.readlink(entry / "cwd") == str(self.var_dir)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
 
     @property
     def log(self) -> str:

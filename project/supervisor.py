@@ -249,23 +249,31 @@ class Supervisor:
         if child.restart_at is not None:
             if now >= child.restart_at and not self.stopping:
                 child.restarts += 1
-                self._spawn(child)
+                try:
+                    self._spawn(child)
+                except OSError as exc:  # the port taken meanwhile, say: one more failed start
+                    child.process, child.restart_at = None, None
+                    self._count_a_crash(child, f"could not be started ({exc})")
                 return True
             return False
         if child.process is None or child.process.poll() is None:
             return False
-        child.last_exit = _describe_exit(child.process.returncode)
         # Whatever the child left in its group (a horse, a browser) goes with it.
         _signal_group(child, signal.SIGKILL)
-        stayed_up = now - child.started_at >= STABLE_SECONDS
+        self._count_a_crash(child, _describe_exit(child.process.returncode))
+        return True
+
+    def _count_a_crash(self, child: Child, how: str) -> None:
+        now = time.monotonic()
+        child.last_exit = how
+        stayed_up = child.process is not None and now - child.started_at >= STABLE_SECONDS
         child.crashes_in_a_row = 1 if stayed_up else child.crashes_in_a_row + 1
         delay = min(self.backoff_max, self.backoff * 2 ** (child.crashes_in_a_row - 1))
         child.restart_at = now + delay
-        say(f"{child.name} {child.last_exit}; restarting it in {delay:g} s")
+        say(f"{child.name} {how}; restarting it in {delay:g} s")
         if child.crashes_in_a_row == CRASH_LOOP_EXITS:
             say(f"{child.name} keeps crashing ({child.crashes_in_a_row} times in a row): "
                 "reported in /health and on the dashboard until it stays up")
-        return True
 
     def _report(self) -> None:
         """var/processes.json: what /health and the dashboard say about the processes."""

@@ -13,11 +13,14 @@ from accounts import services
 from accounts.serializers import TooManyLoginAttempts
 from accounts.tokens import SessionExpired
 from project.seed import (
+    IGNORE,
+    IGNORED_FIELDS_DOC,
     SeedAPIView,
     SeedErrorSerializer,
     SeedValidationErrorSerializer,
     StrictCharField,
     StrictSerializer,
+    ignored_fields_header,
 )
 
 
@@ -36,12 +39,12 @@ class AuthLoginApi(SeedAPIView):
         password = StrictCharField(max_length=256, trim_whitespace=False)
 
     @extend_schema(
-        operation_id="auth_login", request=InputSerializer, tags=["auth"],
+        operation_id="auth_login", request=InputSerializer, parameters=[IGNORED_FIELDS_DOC], tags=["auth"],
         responses={200: TokenPairSerializer, 401: SeedErrorSerializer, 422: SeedValidationErrorSerializer,
                    429: SeedErrorSerializer},
     )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=request.data, unknown_fields=IGNORE)
         data.is_valid(raise_exception=True)
         try:
             user = services.user_authenticate(request=request, **data.validated_data)
@@ -50,7 +53,7 @@ class AuthLoginApi(SeedAPIView):
         if user is None:
             raise AuthenticationFailed("Usuário ou senha inválidos")
         pair = services.token_pair_issue(user=user)
-        return Response(TokenPairSerializer(pair).data)
+        return ignored_fields_header(Response(TokenPairSerializer(pair).data), data.ignored_fields)
 
     def get_exception_handler(self):
         handler = super().get_exception_handler()

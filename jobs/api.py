@@ -29,10 +29,13 @@ from jobs.serializers import (
 from jobs.services import lifecycle
 from project.processes import processes_get
 from project.seed import (
+    IGNORE,
+    IGNORED_FIELDS_DOC,
     SeedAPIView,
     SeedErrorSerializer,
     SeedValidationError,
     SeedValidationErrorSerializer,
+    ignored_fields_header,
     validation_errors,
 )
 
@@ -76,7 +79,7 @@ class _JobCreateApi(SeedAPIView):
     permission_classes = [IsAuthenticated, CanCreateJobs]
 
     def create(self, request, kind: str, payload_class):
-        payload = payload_class(data=request.data, context={"request": request})
+        payload = payload_class(data=request.data, context={"request": request}, unknown_fields=IGNORE)
         payload.is_valid(raise_exception=True)
         params, secrets, processo_id = payload.split()
         try:
@@ -86,14 +89,15 @@ class _JobCreateApi(SeedAPIView):
         except lifecycle.QueueUnavailable:
             logger.error("job not created: the rpa queue is unreachable")
             raise QueueUnavailableError() from None
-        return Response(JobResponseSerializer(job).data)
+        return ignored_fields_header(Response(JobResponseSerializer(job).data), payload.ignored_fields)
 
 
 class CarrierJobCreateApi(_JobCreateApi):
     @extend_schema(
         operation_id="executar_operadora",
         request=CarrierPayloadSerializer,
-        parameters=[OpenApiParameter("operadora", str, OpenApiParameter.PATH, enum=list(CARRIER_KINDS))],
+        parameters=[OpenApiParameter("operadora", str, OpenApiParameter.PATH, enum=list(CARRIER_KINDS)),
+                    IGNORED_FIELDS_DOC],
         responses={200: JobResponseSerializer, 403: DETAIL, 404: DETAIL, 422: INVALID, 503: DETAIL},
         tags=["jobs"],
     )
@@ -105,7 +109,7 @@ class CarrierJobCreateApi(_JobCreateApi):
 
 class SatJobCreateApi(_JobCreateApi):
     @extend_schema(
-        operation_id="executar_sat", request=SatPayloadSerializer,
+        operation_id="executar_sat", request=SatPayloadSerializer, parameters=[IGNORED_FIELDS_DOC],
         responses={200: JobResponseSerializer, 403: DETAIL, 422: INVALID, 503: DETAIL}, tags=["jobs"],
     )
     def post(self, request):

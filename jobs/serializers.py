@@ -188,8 +188,9 @@ class JobFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ALL_KINDS, required=False)
 
 
-class JobCreateSerializer(serializers.Serializer):
-    """A job for any kind: `params` has the fields of that kind's seed payload."""
+class JobCreateSerializer(StrictSerializer):
+    """A job for any kind: `params` has the fields of that kind's seed payload. Unknown fields,
+    at the top or in `params`, are refused by name (only the seed routes ignore them)."""
 
     kind = serializers.ChoiceField(choices=ALL_KINDS)
     params = serializers.DictField(help_text="Os campos de AutomacaoPayload ou AutomacaoPayloadSat.")

@@ -3,10 +3,14 @@
 Existing frontends were written against a FastAPI service: validation errors are HTTP 422 with a
 `detail` list of `{loc, msg, type}`, authentication failures are 401 "Token inválido ou
 expirado", everything else is `{"detail": "<sentence>"}`. Views on those routes subclass
-`SeedAPIView`; the /api/v1 surface keeps DRF's own error format.
+`SeedAPIView`; the /api/v1 surface keeps DRF's own error format. Unknown body fields are
+ignored on these routes, as pydantic ignored them, and named in the `X-Ignored-Fields` header.
 """
 
+from urllib.parse import quote
+
 from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -15,6 +19,18 @@ from project.jsonbody import JSON_TOO_DEEP
 from project.middleware import body_too_large_message
 
 INVALID_TOKEN = "Token inválido ou expirado"
+
+# What a StrictSerializer does with a body field it does not know.
+REJECT = "reject"
+IGNORE = "ignore"
+IGNORED_FIELDS_HEADER = "X-Ignored-Fields"
+IGNORED_NAME_MAX_CHARS = 64
+IGNORED_HEADER_MAX_CHARS = 1024
+IGNORED_FIELDS_DOC = OpenApiParameter(
+    IGNORED_FIELDS_HEADER, str, OpenApiParameter.HEADER, response=[200],
+    description="Campos do corpo desconhecidos por esta rota, ignorados (separados por vírgula, "
+                "cada nome codificado como em URL). Ausente quando não há nenhum.",
+)
 
 # DRF error codes → (pydantic-style message, pydantic-style type).
 _CODE_TO_PYDANTIC = {
@@ -107,11 +123,23 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictSerializer(serializers.Serializer):
-    """A Serializer that names unknown fields instead of silently dropping them."""
+    """A Serializer that never drops an unknown field silently.
+
+    By default it refuses one by name (422 `value_error.extra`). The seed's routes construct it
+    with `unknown_fields=IGNORE`, as the original service (pydantic's default) did: unknown fields
+    are dropped and their names kept in `ignored_fields`, for the `X-Ignored-Fields` header.
+    """
 
     default_error_messages = {
         "type_error.dict": "value is not a valid dict",
     }
+
+    def __init__(self, *args, unknown_fields: str = REJECT, **kwargs):
+        if unknown_fields not in (REJECT, IGNORE):
+            raise ValueError(f"unknown_fields must be {REJECT!r} or {IGNORE!r}")
+        self.unknown_fields = unknown_fields
+        self.ignored_fields: list[str] = []
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -119,6 +147,9 @@ class StrictSerializer(serializers.Serializer):
                 {"non_field_errors": [serializers.ErrorDetail("value is not a valid dict", code="type_error.dict")]}
             )
         extra = sorted(set(data) - set(self.fields))
+        if self.unknown_fields == IGNORE:
+            self.ignored_fields = extra
+            return super().to_internal_value({name: value for name, value in data.items() if name in self.fields})
         errors = {}
         try:
             value = super().to_internal_value(data)
@@ -130,6 +161,26 @@ class StrictSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+def ignored_fields_header(response: Response, names: list[str]) -> Response:
+    """Name the body fields a seed route ignored in the `X-Ignored-Fields` header of `response`.
+
+    Names come from the client: each is cut to IGNORED_NAME_MAX_CHARS and percent-encoded (so a
+    comma, a line break or an accent cannot break the header), and the list stops before the
+    header would pass IGNORED_HEADER_MAX_CHARS.
+    """
+    encoded: list[str] = []
+    length = 0
+    for name in names:
+        item = quote(str(name)[:IGNORED_NAME_MAX_CHARS], safe="")
+        length += len(item) + (1 if encoded else 0)
+        if length > IGNORED_HEADER_MAX_CHARS:
+            break
+        encoded.append(item)
+    if encoded:
+        response[IGNORED_FIELDS_HEADER] = ",".join(encoded)
+    return response
 
 
 class SeedErrorSerializer(serializers.Serializer):

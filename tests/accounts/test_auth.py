@@ -182,13 +182,20 @@ def test_it_rejects_a_blank_username(alice):
 
 
 @pytest.mark.django_db
-def test_it_rejects_extra_login_fields_by_name(alice):
+def test_it_ignores_extra_login_fields_and_names_them(alice):
     response = login(APIClient(), {"username": "alice", "password": "alice-pass", "remember_me": True})
 
-    assert response.status_code == 422
-    assert response.json() == {"detail": [
-        {"loc": ["body", "remember_me"], "msg": "extra fields not permitted", "type": "value_error.extra"},
-    ]}
+    assert response.status_code == 200, response.content
+    assert response["X-Ignored-Fields"] == "remember_me"
+    assert set(response.json()) == {"access_token", "expires_in", "refresh_token"}
+    assert OutstandingToken.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_extra_login_field_does_not_let_a_wrong_password_in(alice):
+    response = login(APIClient(), {"username": "alice", "password": "wrong", "is_superuser": True})
+
+    assert response.status_code == 401
     assert OutstandingToken.objects.count() == 0
 
 

@@ -224,11 +224,45 @@ def test_it_rejects_a_null_carrier_field(bob_api, field):
 
 
 @pytest.mark.django_db
-def test_it_rejects_an_extra_field_by_name(bob_api):
-    response = bob_api.post("/executar/OI", carrier(callback_url="http://evil"), format="json")
+def test_it_ignores_an_unknown_field_as_the_original_service_did_and_names_it(bob_api):
+    response = bob_api.post("/executar/OI", carrier(callback_url="http://evil", prioridade=1), format="json")
 
-    assert_invalid(response, (["body", "callback_url"], "value_error.extra"))
-    assert response.json()["detail"][0]["msg"] == "extra fields not permitted"
+    assert response.status_code == 200, response.content
+    assert response["X-Ignored-Fields"] == "callback_url,prioridade"
+    job = Job.objects.get()
+    assert set(job.params) == {"filtro", "cnpj"}
+    assert set(job.secrets) == {"login", "senha"}
+
+
+@pytest.mark.django_db
+def test_a_valid_body_has_no_ignored_fields_header(bob_api):
+    response = bob_api.post("/executar/OI", carrier(), format="json")
+
+    assert response.status_code == 200
+    assert "X-Ignored-Fields" not in response
+
+
+@pytest.mark.django_db
+def test_the_ignored_fields_header_is_encoded_and_bounded(bob_api):
+    odd_names = {"com,virgula": 1, "quebra\r\nSet-Cookie: x=1": 2, "descrição": 3}
+    many_names = {f"zz_{'x' * 100}_{n:03}": n for n in range(300)}
+    response = bob_api.post("/executar/OI", carrier(**odd_names, **many_names), format="json")
+
+    assert response.status_code == 200, response.content
+    header = response["X-Ignored-Fields"]
+    assert len(header) <= 1024
+    assert header.isascii() and "\r" not in header and "\n" not in header
+    names = header.split(",")
+    assert names[:3] == ["com%2Cvirgula", "descri%C3%A7%C3%A3o", "quebra%0D%0ASet-Cookie%3A%20x%3D1"]
+    assert all(len(name) <= 64 for name in names[3:]) and len(names) < 3 + len(many_names)
+    assert "Set-Cookie" not in response.cookies
+
+
+@pytest.mark.django_db
+def test_an_unknown_field_does_not_hide_a_real_error(bob_api):
+    response = bob_api.post("/executar/OI", carrier(cnpj="123", extra="x"), format="json")
+
+    assert_invalid(response, (["body", "cnpj"], "value_error.cnpj"))
 
 
 @pytest.mark.django_db
@@ -533,10 +567,14 @@ def test_it_rejects_a_sat_job_with_an_invalid_cnpj(bob_api, bob_invoice):
 
 
 @pytest.mark.django_db
-def test_it_rejects_carrier_credentials_sent_to_sat(bob_api, bob_invoice):
-    response = bob_api.post("/executar/sat", sat_payload(login="a", senha="b"), format="json")
+def test_carrier_credentials_sent_to_sat_are_ignored_and_never_kept(bob_api, bob_invoice):
+    response = bob_api.post("/executar/sat", sat_payload(login=PORTAL_LOGIN, senha=PORTAL_PASSWORD), format="json")
 
-    assert_invalid(response, (["body", "login"], "value_error.extra"), (["body", "senha"], "value_error.extra"))
+    assert response.status_code == 200, response.content
+    assert response["X-Ignored-Fields"] == "login,senha"
+    job = Job.objects.get(pk=response.json()["job_id"])
+    assert job.kind == "SAT" and job.secrets == {}
+    assert PORTAL_LOGIN not in json.dumps(job.params) and PORTAL_PASSWORD not in json.dumps(job.params)
 
 
 @pytest.mark.django_db

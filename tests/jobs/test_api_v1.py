@@ -291,6 +291,16 @@ def test_it_rejects_invalid_params_with_400_and_creates_nothing(bob_api, params,
 
 
 @pytest.mark.django_db
+def test_it_rejects_an_unknown_top_level_field_by_name_and_creates_nothing(bob_api):
+    response = bob_api.post(JOBS, {**create_body(), "prioridade": "alta"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"prioridade": ["extra fields not permitted"]}
+    assert "X-Ignored-Fields" not in response
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_it_validates_sat_params_as_sat(bob_api):
     response = bob_api.post(JOBS, {"kind": "SAT", "params": carrier_payload("12345678")}, format="json")
 

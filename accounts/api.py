@@ -39,7 +39,7 @@ class AuthLoginApi(SeedAPIView):
         password = StrictCharField(max_length=256, trim_whitespace=False)
 
     @extend_schema(
-        operation_id="auth_login", request=InputSerializer, parameters=[IGNORED_FIELDS_DOC], tags=["auth"],
+        operation_id="auth_login", request=InputSerializer, parameters=[IGNORED_FIELDS_DOC],
         responses={200: TokenPairSerializer, 401: SeedErrorSerializer, 422: SeedValidationErrorSerializer,
                    429: SeedErrorSerializer},
     )
@@ -72,7 +72,7 @@ class AuthTokenRefreshApi(SeedAPIView):
     after it. A dashboard session gets a pair of its own, as from /auth/token."""
 
     @extend_schema(
-        operation_id="auth_token_refresh", tags=["auth"],
+        operation_id="auth_token_refresh",
         responses={200: TokenPairSerializer, 401: SeedErrorSerializer, 403: SeedErrorSerializer},
     )
     def get(self, request):
@@ -110,7 +110,6 @@ class AuthTokenApi(SeedAPIView):
             "expires_in": serializers.IntegerField(help_text="Minutos até expirar."),
             "message": serializers.CharField(),
         })},
-        tags=["auth"],
     )
     def get(self, request):
         token = request.auth
@@ -129,7 +128,7 @@ class WsTicketApi(APIView):
     access token in a URL: `?ticket=<ticket>` within `expires_in` seconds, once."""
 
     @extend_schema(
-        operation_id="ws_ticket_create", request=None, tags=["auth"],
+        operation_id="ws_ticket_create", request=None,
         responses={201: inline_serializer("WsTicket", {
             "ticket": serializers.CharField(),
             "expires_in": serializers.IntegerField(help_text="Segundos para usar o ticket."),

@@ -58,8 +58,7 @@ class HealthApi(SeedAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(operation_id="health", responses={200: HealthResponseSerializer, 503: HealthResponseSerializer},
-                   tags=["sistema"])
+    @extend_schema(operation_id="health", responses={200: HealthResponseSerializer, 503: HealthResponseSerializer})
     def get(self, request):
         problems = [name for name, check in (("banco de dados", _database_ok), ("Redis", _redis_ok)) if not check()]
         counts = {"jobs_pending": 0, "jobs_active": 0}
@@ -99,7 +98,6 @@ class CarrierJobCreateApi(_JobCreateApi):
         parameters=[OpenApiParameter("operadora", str, OpenApiParameter.PATH, enum=list(CARRIER_KINDS)),
                     IGNORED_FIELDS_DOC],
         responses={200: JobResponseSerializer, 403: DETAIL, 404: DETAIL, 422: INVALID, 503: DETAIL},
-        tags=["jobs"],
     )
     def post(self, request, operadora: str):
         if operadora not in CARRIER_KINDS:
@@ -110,14 +108,14 @@ class CarrierJobCreateApi(_JobCreateApi):
 class SatJobCreateApi(_JobCreateApi):
     @extend_schema(
         operation_id="executar_sat", request=SatPayloadSerializer, parameters=[IGNORED_FIELDS_DOC],
-        responses={200: JobResponseSerializer, 403: DETAIL, 422: INVALID, 503: DETAIL}, tags=["jobs"],
+        responses={200: JobResponseSerializer, 403: DETAIL, 422: INVALID, 503: DETAIL},
     )
     def post(self, request):
         return self.create(request, SAT_KIND, SatPayloadSerializer)
 
 
 class JobStatusApi(SeedAPIView):
-    @extend_schema(operation_id="job_status", responses={200: JobStatusResponseSerializer, 404: DETAIL}, tags=["jobs"])
+    @extend_schema(operation_id="job_status", responses={200: JobStatusResponseSerializer, 404: DETAIL})
     def get(self, request, job_id: str):
         job = selectors.job_get(user=request.user, job_id=job_id)
         if job is None:
@@ -128,7 +126,7 @@ class JobStatusApi(SeedAPIView):
 class JobListApi(SeedAPIView):
     @extend_schema(
         operation_id="job_list", parameters=[JobListQuerySerializer],
-        responses={200: JobListResponseSerializer, 422: INVALID}, tags=["jobs"],
+        responses={200: JobListResponseSerializer, 422: INVALID},
     )
     def get(self, request):
         query = JobListQuerySerializer(data=request.query_params.dict())
@@ -143,7 +141,6 @@ class JobListApi(SeedAPIView):
 
 # --- /api/v1 --------------------------------------------------------------------------------
 
-@extend_schema(tags=["api v1"])
 class JobListCreateApiV1(generics.ListCreateAPIView):
     """List the jobs you may see (filter with ?status= and ?kind=), or start one."""
 
@@ -176,7 +173,6 @@ class JobListCreateApiV1(generics.ListCreateAPIView):
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["api v1"])
 class JobDetailApiV1(generics.RetrieveAPIView):
     """One job with its logs and its processo callback attempts."""
 

@@ -49,3 +49,26 @@ def test_the_schema_documents_both_surfaces(client):
                  "/auth/login", "/auth/token", "/auth/tokenRefresh", "/api/v1/jobs/", "/api/v1/jobs/{id}/",
                  "/api/v1/auth/token/", "/api/v1/auth/token/refresh/"):
         assert path in paths, path
+
+
+def test_every_operation_sits_in_exactly_one_of_four_groups(client):
+    schema = client.get("/openapi.json").json()
+    groups = ["Rotas do seed", "REST v1", "Autenticação", "Sistema"]
+
+    assert [tag["name"] for tag in schema["tags"]] == groups
+    assert all(tag["description"] for tag in schema["tags"])
+    operations = {
+        f"{method.upper()} {path}": operation["tags"]
+        for path, methods in schema["paths"].items() for method, operation in methods.items()
+    }
+    assert all(len(tags) == 1 and tags[0] in groups for tags in operations.values()), operations
+    expected = {
+        "POST /executar/{operadora}": "Rotas do seed", "POST /executar/sat": "Rotas do seed",
+        "GET /status/{job_id}": "Rotas do seed", "GET /jobs": "Rotas do seed",
+        "GET /api/v1/jobs/": "REST v1", "POST /api/v1/jobs/": "REST v1", "GET /api/v1/jobs/{id}/": "REST v1",
+        "POST /auth/login": "Autenticação", "GET /auth/token": "Autenticação", "GET /auth/tokenRefresh": "Autenticação",
+        "POST /api/v1/auth/token/": "Autenticação", "POST /api/v1/auth/token/refresh/": "Autenticação",
+        "POST /api/v1/ws-tickets/": "Autenticação",
+        "GET /health": "Sistema",
+    }
+    assert {operation: tags[0] for operation, tags in operations.items()} == expected

@@ -7,9 +7,10 @@ job sends at most ~10 channel-layer messages a second however fast it reports. P
 effort: a job never fails because Redis could not carry a notification.
 """
 
-from django.utils import timezone
+from datetime import datetime
 
 from project import live
+from project.clock import iso_local, now_iso
 
 ALL_JOBS_GROUP = "jobs"
 UPDATE = "job.update"
@@ -29,7 +30,9 @@ def job_update_publish(job) -> None:
     _publish(job, _update_event(job))
 
 
-def job_log_publish(job, level: str, message: str, *, log_id: int | None = None) -> None:
+def job_log_publish(job, level: str, message: str, *, log_id: int | None = None,
+                    timestamp: datetime | None = None) -> None:
+    """One log line; `timestamp` is the recorded line's, so live and stored copies read alike."""
     _publish(job, {
         "type": LOG,
         "id": log_id,
@@ -38,7 +41,7 @@ def job_log_publish(job, level: str, message: str, *, log_id: int | None = None)
         "operadora": job.kind,
         "level": level,
         "message": message,
-        "timestamp": timezone.now().isoformat(),
+        "timestamp": iso_local(timestamp) if timestamp else now_iso(),
     })
 
 

@@ -169,18 +169,18 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
 
+class JobLogLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobLog
+        fields = ["timestamp", "level", "message"]
+
+
 class JobDetailSerializer(JobSerializer):
-    logs = serializers.SerializerMethodField()
+    logs = JobLogLineSerializer(many=True)
     callbacks = CallbackDeliverySerializer(many=True)
 
     class Meta(JobSerializer.Meta):
         fields = [*JobSerializer.Meta.fields, "logs", "callbacks"]
-
-    def get_logs(self, job: Job) -> list[dict]:
-        return [
-            {"timestamp": log.timestamp, "level": log.level, "message": log.message}
-            for log in job.logs.all()
-        ]
 
 
 class JobFilterSerializer(serializers.Serializer):

@@ -18,13 +18,13 @@ import time
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from accounts.websocket_auth import query_credentials, user_for_credentials
 from jobs import events, selectors
 from project import live
+from project.clock import now_iso
 
 
 @csrf_exempt  # it changes nothing: other methods get a plain 405, not a CSRF page
@@ -50,7 +50,7 @@ async def log_stream(user):
     receiving = asyncio.ensure_future(layer.receive(channel))
     try:
         yield _event({"type": "connection", "message": "Conectado ao sistema de logs RPA em tempo real",
-                      "timestamp": _now()})
+                      "timestamp": now_iso()})
         yield _event(await _system_status())
         next_status = time.monotonic() + settings.SSE_STATUS_SECONDS
         next_heartbeat = time.monotonic() + settings.SSE_HEARTBEAT_SECONDS
@@ -89,15 +89,13 @@ def _may_see(user, message: dict) -> bool:
 
 async def _system_status() -> dict:
     counts = await selectors.job_status_counts()
-    return {"type": "system_status", **counts, "timestamp": _now()}
+    return {"type": "system_status", **counts, "timestamp": now_iso()}
 
 
 def _event(message: dict) -> str:
     return f"data: {json.dumps(message, ensure_ascii=False)}\n\n"
 
 
-def _now() -> str:
-    return timezone.now().isoformat().replace("+00:00", "Z")
 
 
 async def _listener(request):

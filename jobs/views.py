@@ -38,6 +38,7 @@ from jobs.models import Job, JobArtifact
 from jobs.permissions import JOB_CREATE_PERMISSION
 from jobs.serializers import payload_serializer_for
 from jobs.services import lifecycle
+from project.clock import iso_local
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def job_state(request, job_id):
     return JsonResponse({
         "job_id": str(job.id),
         "data": {"status": job.status, "progress": job.progress, "operadora": job.kind},
-        "logs": [{"id": log.id, "level": log.level, "message": log.message, "timestamp": log.timestamp.isoformat()}
+        "logs": [{"id": log.id, "level": log.level, "message": log.message, "timestamp": iso_local(log.timestamp)}
                  for log in logs],
     })
 

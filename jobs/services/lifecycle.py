@@ -147,7 +147,7 @@ def job_log(*, job_id: UUID, level: str, message: str) -> JobLog:
         level = JobLog.Level.INFO
     entry = JobLog.objects.create(job_id=job_id, level=level, message=message[:4000])
     job = Job.objects.only("id", "kind", "owner_id").get(pk=job_id)
-    events.job_log_publish(job, level, entry.message, log_id=entry.id)
+    events.job_log_publish(job, level, entry.message, log_id=entry.id, timestamp=entry.timestamp)
     return entry
 
 
@@ -177,7 +177,7 @@ def _finish(job_id: UUID, status: str, **fields) -> Job:
         entry = JobLog.objects.create(job=job, level=level, message=message)
         if job.processo_id:
             callback_schedule(job=job)
-    events.job_log_publish(job, level, message, log_id=entry.id)
+    events.job_log_publish(job, level, message, log_id=entry.id, timestamp=entry.timestamp)
     return job
 
 

@@ -27,6 +27,7 @@
     connecting: "Conectando…", live: "Ao vivo", reconnecting: "Reconectando…", polling: "Atualização periódica",
   };
   var POLL_MS = 3000;
+  var CLOCK = serverClock(page.dataset.timeZone);
 
   var pages = { "job-detail": jobDetailPage, "job-list": jobListPage, "overview": overviewPage };
   var current = pages[kind]();
@@ -292,9 +293,20 @@
     });
   }
 
+  // Times read on the server's clock (TIME_ZONE, in <main data-time-zone>), like the lines the
+  // server drew, whatever the zone of the computer showing the page.
   function clock(timestamp) {
     var when = timestamp ? new Date(timestamp) : new Date();
-    return isNaN(when) ? "" : when.toLocaleTimeString("pt-BR", { hour12: false });
+    return isNaN(when) ? "" : CLOCK.format(when);
+  }
+
+  function serverClock(timeZone) {
+    var options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+    try {
+      return new Intl.DateTimeFormat("pt-BR", Object.assign({ timeZone: timeZone }, options));
+    } catch (error) {  // a zone this browser does not know: its own clock rather than none
+      return new Intl.DateTimeFormat("pt-BR", options);
+    }
   }
 
   // --- fetching -------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_the_stream_opens_with_connection_then_system_status(asgi_server, bob):
         connection = next(messages)
         assert connection["type"] == "connection"
         assert connection["message"] == "Conectado ao sistema de logs RPA em tempo real"
-        assert connection["timestamp"].endswith("Z")
+        assert connection["timestamp"].endswith("-03:00")
         status = next(messages)
         assert {k: status[k] for k in ("type", "jobs_pending", "jobs_active", "jobs_done")} == {
             "type": "system_status", "jobs_pending": 1, "jobs_active": 1, "jobs_done": 1}

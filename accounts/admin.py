@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import selectors, services
 from accounts.forms import AdminLoginForm
-from accounts.models import IntegrationToken, LoginAttempt, User
+from accounts.models import IntegrationToken, IssuedJwt, LoginAttempt, RevokedJwt, User
+from project.admin_site import ReadOnlyModelAdmin
 
 # The admin login says so when a login is locked out (django-axes).
 admin.site.login_form = AdminLoginForm
@@ -28,7 +30,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(IntegrationToken)
 class IntegrationTokenAdmin(admin.ModelAdmin):
-    list_display = ("user", "label", "jti", "created_at", "expires_at", "revoked_at", "active")
+    list_display = ("user", "label", "short_jti", "created_at", "expires_at", "revoked_at", "active")
     list_filter = ("revoked_at", "expires_at")
     search_fields = ("user__username", "label", "jti")
     readonly_fields = ("jti", "user", "created_at", "expires_at", "revoked_at")
@@ -38,11 +40,15 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
         # Tokens are issued by `manage.py issue_integration_token`, which prints the token once.
         return False
 
+    @admin.display(description="identificador (jti)", ordering="jti")
+    def short_jti(self, obj):
+        return obj.jti[:12] + "…"
+
     @admin.display(boolean=True, description="ativo")
     def active(self, obj):
         return obj.is_active
 
-    @admin.action(description="Revogar os tokens selecionados")
+    @admin.action(description="Revogar os tokens selecionados", permissions=["change"])
     def revoke(self, request, queryset):
         count = sum(services.integration_token_revoke(jti=t.jti) for t in queryset)
         self.message_user(request, f"{count} token(s) revogado(s).")
@@ -96,3 +102,57 @@ class LoginAttemptAdmin(admin.ModelAdmin):
             for attempt in queryset
         )
         self.message_user(request, f"Login liberado: {removed} registro(s) de tentativas apagado(s).")
+
+
+# simplejwt's own admin shows each refresh token in full: a live credential. Its records are
+# shown here instead, through proxies with Portuguese names, without the token.
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(IssuedJwt)
+class IssuedJwtAdmin(ReadOnlyModelAdmin):
+    list_display = ("token_id", "person", "issued_at", "expires", "revoked")
+    fields = readonly_fields = ("token_id", "person", "issued_at", "expires", "revoked")
+    search_fields = ("user__username", "jti")
+    list_select_related = ("user", "blacklistedtoken")
+
+    @admin.display(description="identificador (jti)", ordering="jti")
+    def token_id(self, obj):
+        return obj.jti
+
+    @admin.display(description="usuário", ordering="user")
+    def person(self, obj):
+        return obj.user
+
+    @admin.display(description="emitido em", ordering="created_at")
+    def issued_at(self, obj):
+        return obj.created_at
+
+    @admin.display(description="expira em", ordering="expires_at")
+    def expires(self, obj):
+        return obj.expires_at
+
+    @admin.display(boolean=True, description="revogado")
+    def revoked(self, obj):
+        return hasattr(obj, "blacklistedtoken")
+
+
+@admin.register(RevokedJwt)
+class RevokedJwtAdmin(ReadOnlyModelAdmin):
+    list_display = ("token_id", "person", "revoked_at")
+    fields = readonly_fields = ("token_id", "person", "revoked_at")
+    search_fields = ("token__user__username", "token__jti")
+    list_select_related = ("token__user",)
+
+    @admin.display(description="identificador (jti)", ordering="token__jti")
+    def token_id(self, obj):
+        return obj.token.jti
+
+    @admin.display(description="usuário", ordering="token__user")
+    def person(self, obj):
+        return obj.token.user
+
+    @admin.display(description="revogado em", ordering="blacklisted_at")
+    def revoked_at(self, obj):
+        return obj.blacklisted_at

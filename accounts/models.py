@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 
 class User(AbstractUser):
@@ -19,14 +20,15 @@ class IntegrationToken(models.Model):
     The token itself is never stored: only its id, so a database leak yields nothing usable.
     """
 
-    jti = models.CharField(max_length=64, unique=True)
+    jti = models.CharField("identificador (jti)", max_length=64, unique=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="integration_tokens"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="integration_tokens",
+        verbose_name="usuário",
     )
-    label = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    label = models.CharField("descrição", max_length=100, blank=True)
+    created_at = models.DateTimeField("emitido em", default=timezone.now)
+    expires_at = models.DateTimeField("expira em")
+    revoked_at = models.DateTimeField("revogado em", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -50,3 +52,24 @@ class LoginAttempt(AccessAttempt):
         ordering = ["-attempt_time"]
         verbose_name = "tentativa de login"
         verbose_name_plural = "tentativas de login (bloqueios)"
+
+
+class IssuedJwt(OutstandingToken):
+    """simplejwt's record of a refresh token issued at login, shown in the admin under Contas e
+    acesso (the library's own model names cannot be changed without a migration in its package)."""
+
+    class Meta:
+        proxy = True
+        ordering = ["-created_at"]
+        verbose_name = "token JWT emitido"
+        verbose_name_plural = "tokens JWT emitidos"
+
+
+class RevokedJwt(BlacklistedToken):
+    """simplejwt's record of a refresh token revoked (used once, or by logout)."""
+
+    class Meta:
+        proxy = True
+        ordering = ["-blacklisted_at"]
+        verbose_name = "token JWT revogado"
+        verbose_name_plural = "tokens JWT revogados"

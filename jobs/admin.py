@@ -1,3 +1,7 @@
+"""Jobs in the admin: records of what happened, so every page here only shows (no Save or Delete
+buttons); starting and retrying jobs is the dashboard's business. Ids are shown short (the first
+8 characters, the full one on hover and in the link) so the list fits a 1280 px screen."""
+
 from functools import wraps
 
 from django.contrib import admin
@@ -6,12 +10,25 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django_rq import urls as django_rq_urls
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact, JobLog
+from project.admin_site import ReadOnlyModelAdmin
+
+SHORT_ID_CHARS = 8
+
+
+def short_id(value) -> str:
+    """A UUID cut to its first characters, with the whole of it on hover."""
+    if value is None:
+        return "—"
+    text = str(value)
+    return format_html('<span title="{}">{}</span>', text, text[:SHORT_ID_CHARS])
 
 
 class JobLogInline(admin.TabularInline):
@@ -58,11 +75,14 @@ class CallbackDeliveryInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyModelAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}
 
-    list_display = ("id", "kind", "status_badge", "progress", "owner", "processo_id", "created_at", "completed_at")
+    list_display = (
+        "short_id", "kind", "status_badge", "progress_percent", "owner", "short_processo", "created_at", "completed_at",
+    )
+    list_display_links = ("short_id",)
     list_filter = ("status", "kind", "created_at", "error_category")
     search_fields = ("id", "processo_id", "owner__username")
     date_hierarchy = "created_at"
@@ -92,8 +112,17 @@ class JobAdmin(admin.ModelAdmin):
         # An HTML page source is sent as a file, never rendered inside the console's origin.
         return FileResponse(artifact.file.open("rb"), as_attachment=not name.endswith(".png"), filename=name)
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj):
+        return short_id(obj.id)
+
+    @admin.display(description="processo", ordering="processo_id")
+    def short_processo(self, obj):
+        return short_id(obj.processo_id)
+
+    @admin.display(description="progresso", ordering="progress")
+    def progress_percent(self, obj):
+        return f"{obj.progress}%"
 
     @admin.display(description="tentativas de entrega ao processo")
     def callback_attempts(self, obj):
@@ -102,7 +131,8 @@ class JobAdmin(admin.ModelAdmin):
             return "—"
         rows = format_html_join(
             "", "<tr><td>#{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
-            ((a.attempt, a.attempted_at.strftime("%d/%m %H:%M:%S"), a.method, a.url, a.http_status or a.error)
+            ((a.attempt, date_format(timezone.localtime(a.attempted_at), "DATETIME_FORMAT"), a.method, a.url,
+              a.http_status or a.error)
              for a in attempts),
         )
         return format_html("<table>{}</table>", rows)
@@ -126,8 +156,9 @@ class CallbackAttemptInline(admin.TabularInline):
 
 
 @admin.register(CallbackDelivery)
-class CallbackDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("processo_id", "job_ref", "status", "state", "attempts", "next_attempt_at", "delivered_at")
+class CallbackDeliveryAdmin(ReadOnlyModelAdmin):
+    list_display = ("short_processo", "short_job", "status", "state", "attempts", "next_attempt_at", "delivered_at")
+    list_display_links = ("short_processo",)
     list_filter = ("state", "status")
     search_fields = ("processo_id", "job_ref")
     readonly_fields = ("job", "job_ref", "processo_id", "status", "state", "attempts", "next_attempt_at",
@@ -135,13 +166,19 @@ class CallbackDeliveryAdmin(admin.ModelAdmin):
     inlines = [CallbackAttemptInline]
     actions = ["retry_now"]
 
-    def has_add_permission(self, request):
-        return False
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("jobs.change_callbackdelivery")
 
-    @admin.action(description="Tentar entregar agora")
+    @admin.display(description="processo", ordering="processo_id")
+    def short_processo(self, obj):
+        return short_id(obj.processo_id)
+
+    @admin.display(description="job", ordering="job_ref")
+    def short_job(self, obj):
+        return short_id(obj.job_ref)
+
+    @admin.action(description="Tentar entregar agora", permissions=["retry"])
     def retry_now(self, request, queryset):
-        from django.utils import timezone
-
         count = queryset.filter(state=CallbackDelivery.State.PENDING).update(next_attempt_at=timezone.now())
         self.message_user(request, f"{count} entrega(s) serão tentadas na próxima passagem (até 30 s).")
 

@@ -29,27 +29,32 @@ class Job(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField("operadora", max_length=40, db_index=True)
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0)
-    params = models.JSONField("parâmetros", default=dict, blank=True)
-    secrets = EncryptedSecretsField(default=dict, editable=False)
-    # An HMAC of the portal account (never the login itself): jobs on one account run one at a time.
-    account_key = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    # null, not "": the seed's JobStatusResponse distinguishes "no result yet" (null).
-    result = models.TextField(null=True, blank=True)  # noqa: DJ001
-    error = models.TextField(null=True, blank=True)  # noqa: DJ001
-    error_category = models.CharField(max_length=20, blank=True)
-    processo_id = models.UUIDField(null=True, blank=True, db_index=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    status = models.CharField(
+        "status", max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField("progresso (%)", default=0)
+    params = models.JSONField("parâmetros", default=dict, blank=True)
+    secrets = EncryptedSecretsField("credenciais do portal", default=dict, editable=False)
+    # An HMAC of the portal account (never the login itself): jobs on one account run one at a time.
+    account_key = models.CharField("conta do portal (HMAC)", max_length=64, blank=True, db_index=True, editable=False)
+    # null, not "": the seed's JobStatusResponse distinguishes "no result yet" (null).
+    result = models.TextField("resultado", null=True, blank=True)  # noqa: DJ001
+    error = models.TextField("erro", null=True, blank=True)  # noqa: DJ001
+    error_category = models.CharField("categoria do erro", max_length=20, blank=True)
+    processo_id = models.UUIDField("processo", null=True, blank=True, db_index=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs",
+        verbose_name="solicitante",
+    )
+    created_at = models.DateTimeField("criado em", default=timezone.now, db_index=True)
+    started_at = models.DateTimeField("iniciado em", null=True, blank=True)
+    completed_at = models.DateTimeField("terminado em", null=True, blank=True, db_index=True)
+    heartbeat_at = models.DateTimeField("último sinal de vida", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "job"
+        verbose_name_plural = "jobs"
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="job_progress_at_most_100"),
             models.CheckConstraint(condition=models.Q(status__in=JobStatus.values), name="job_status_known"),
@@ -57,7 +62,7 @@ class Job(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.id} ({self.status})"
+        return f"{self.kind} {self.id} ({self.get_status_display()})"
 
     @property
     def is_finished(self) -> bool:
@@ -75,13 +80,15 @@ class JobLog(models.Model):
         WARNING = "WARNING"
         ERROR = "ERROR"
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="logs")
-    timestamp = models.DateTimeField(default=timezone.now)
-    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
-    message = models.TextField()
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="logs", verbose_name="job")
+    timestamp = models.DateTimeField("horário", default=timezone.now)
+    level = models.CharField("nível", max_length=8, choices=Level.choices, default=Level.INFO)
+    message = models.TextField("mensagem")
 
     class Meta:
         ordering = ["timestamp", "id"]
+        verbose_name = "linha de log"
+        verbose_name_plural = "linhas de log"
         indexes = [models.Index(fields=["job", "timestamp"])]
 
     def __str__(self) -> str:
@@ -95,13 +102,15 @@ def _artifact_path(instance: "JobArtifact", filename: str) -> str:
 class JobArtifact(models.Model):
     """A file a job produced or kept for diagnosis (a failure screenshot, the page source)."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="artifacts")
-    name = models.CharField(max_length=200)
-    file = models.FileField(upload_to=_artifact_path, max_length=300)
-    created_at = models.DateTimeField(default=timezone.now)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="artifacts", verbose_name="job")
+    name = models.CharField("nome", max_length=200)
+    file = models.FileField("arquivo", upload_to=_artifact_path, max_length=300)
+    created_at = models.DateTimeField("guardado em", default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = "arquivo do job"
+        verbose_name_plural = "arquivos do job"
 
     def __str__(self) -> str:
         return self.name
@@ -118,15 +127,18 @@ class CallbackDelivery(models.Model):
         DELIVERED = "DELIVERED", "Entregue"
         ABANDONED = "ABANDONED", "Desistido"
 
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks",
+        verbose_name="job (se ainda existe)",
+    )
     job_ref = models.UUIDField("job", db_index=True)
-    processo_id = models.UUIDField(db_index=True)
+    processo_id = models.UUIDField("processo", db_index=True)
     status = models.CharField("status enviado", max_length=10)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    state = models.CharField("situação", max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     attempts = models.PositiveIntegerField("tentativas", default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField("próxima tentativa em", default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField("entregue em", null=True, blank=True)
+    created_at = models.DateTimeField("criada em", default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -134,23 +146,27 @@ class CallbackDelivery(models.Model):
         verbose_name_plural = "entregas ao processo (outbox)"
 
     def __str__(self) -> str:
-        return f"processo {self.processo_id} ← {self.status} ({self.state})"
+        return f"processo {self.processo_id} ← {self.status} ({self.get_state_display()})"
 
 
 class CallbackAttempt(models.Model):
     """One HTTP request made while delivering a callback; every URL form tried is recorded."""
 
-    delivery = models.ForeignKey(CallbackDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(
+        CallbackDelivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name="entrega"
+    )
     attempt = models.PositiveIntegerField("tentativa")
-    attempted_at = models.DateTimeField(default=timezone.now)
-    method = models.CharField(max_length=8)
-    url = models.URLField(max_length=500)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    ok = models.BooleanField(default=False)
+    attempted_at = models.DateTimeField("em", default=timezone.now)
+    method = models.CharField("método", max_length=8)
+    url = models.URLField("URL", max_length=500)
+    http_status = models.PositiveSmallIntegerField("status HTTP", null=True, blank=True)
+    error = models.CharField("erro", max_length=300, blank=True)
+    ok = models.BooleanField("entregue", default=False)
 
     class Meta:
         ordering = ["attempted_at", "id"]
+        verbose_name = "tentativa de entrega"
+        verbose_name_plural = "tentativas de entrega"
 
     def __str__(self) -> str:
         return f"#{self.attempt} {self.method} {self.url} → {self.http_status or self.error}"

@@ -86,3 +86,44 @@ def test_artifacts_are_not_downloadable_without_a_staff_login(client, django_use
     assert client.get(url).status_code == 302  # to the admin login
     client.force_login(django_user_model.objects.create_user("dora", password="x", is_staff=True))
     assert client.get(url).status_code == 403  # staff, but without the permission to view jobs
+
+
+# --- read-only pages, short ids, seconds ----------------------------------------------------
+
+@pytest.mark.django_db
+def test_job_and_delivery_pages_only_show_without_save_or_delete(client, alice):
+    alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    job = Job.objects.create(kind="OI", owner=alice, status="FAILED", error="x", processo_id=uuid.uuid4())
+    delivery = CallbackDelivery.objects.create(job=job, job_ref=job.id, processo_id=job.processo_id, status="FAILED")
+
+    for url in (f"/admin/jobs/job/{job.pk}/change/", f"/admin/jobs/callbackdelivery/{delivery.pk}/change/"):
+        page = client.get(url)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert 'name="_save"' not in html and 'name="_continue"' not in html and "deletelink" not in html
+        assert client.post(url, {"status": "COMPLETED"}).status_code == 403
+    assert client.get(f"/admin/jobs/job/{job.pk}/delete/").status_code == 403
+    job.refresh_from_db()
+    assert job.status == "FAILED"
+
+
+@pytest.mark.django_db
+def test_the_job_list_shows_short_ids_and_times_with_seconds(staff_client, alice):
+    from datetime import UTC, datetime
+
+    processo_id = uuid.uuid4()
+    job = Job.objects.create(kind="EMBRATEL", owner=alice, status="COMPLETED", progress=100, processo_id=processo_id,
+                             created_at=datetime(2026, 12, 2, 11, 15, 30, tzinfo=UTC),
+                             completed_at=datetime(2026, 12, 2, 11, 16, 5, tzinfo=UTC))
+
+    html = staff_client.get("/admin/jobs/job/").content.decode()
+
+    assert f'<span title="{job.id}">{str(job.id)[:8]}</span>' in html
+    assert f'<span title="{processo_id}">{str(processo_id)[:8]}</span>' in html
+    assert f">{job.id}<" not in html and f">{processo_id}<" not in html
+    assert "02/12/2026 08:15:30" in html and "02/12/2026 08:16:05" in html  # São Paulo time, with seconds
+    assert ">100%<" in html
+    for title in ("Por criado em", "Por categoria do erro", "Por operadora"):
+        assert title in html

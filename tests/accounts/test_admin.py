@@ -1,0 +1,76 @@
+"""The admin as a first-time operator meets it: the console's title, Portuguese names, and no
+credential on show."""
+
+import re
+
+import pytest
+from django.apps import apps
+from rest_framework.test import APIClient
+
+ENGLISH_ENTRIES = ("Django_Rq", "Django-RQ", "Token Blacklist", "Outstanding", "Blacklisted", "Django administration",
+                   "Administração do Django")
+
+
+@pytest.fixture
+def superuser_client(client, alice):
+    alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    return client
+
+
+def page_text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+# --- names ----------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_admin_carries_the_consoles_own_title(superuser_client):
+    response = superuser_client.get("/admin/")
+
+    html = response.content.decode()
+    assert "<title>Administração | Console de Operações — administração</title>" in html
+    assert "Console de Operações — administração" in html
+    assert 'href="/painel/"' in html  # "Ver o site" leads to the dashboard
+
+
+@pytest.mark.django_db
+def test_the_index_names_every_entry_in_portuguese(superuser_client):
+    text = page_text(superuser_client.get("/admin/"))
+
+    for english in ENGLISH_ENTRIES:
+        assert english not in text
+    for entry in ("Filas de execução (rq)", "Painel das filas", "Tokens JWT emitidos", "Tokens JWT revogados",
+                  "Tokens de integração", "Jobs de automação", "Entregas ao processo (outbox)"):
+        assert entry in text
+
+
+@pytest.mark.parametrize("app_label", ["accounts", "jobs"])
+def test_every_model_and_field_of_ours_has_a_portuguese_name(app_label):
+    same_in_portuguese = {"id", "status", "job"}
+    unnamed = []
+    for model in apps.get_app_config(app_label).get_models():
+        if "verbose_name" not in model._meta.original_attrs:
+            unnamed.append(model._meta.label)
+        inherited = {f.name for parent in model._meta.get_parent_list() for f in parent._meta.fields}
+        for field in model._meta.fields:
+            if field.name in same_in_portuguese or field.name in inherited or model._meta.proxy:
+                continue
+            if str(field.verbose_name) == field.name.replace("_", " "):
+                unnamed.append(f"{model._meta.label}.{field.name}")
+    assert unnamed == []
+
+
+@pytest.mark.django_db
+def test_the_jwt_records_never_show_a_refresh_token(superuser_client, bob):
+    login = APIClient().post("/auth/login", {"username": "bob", "password": "bob-pass"}, format="json").json()
+    refresh = login["refresh_token"]
+
+    listing = superuser_client.get("/admin/accounts/issuedjwt/")
+    assert listing.status_code == 200 and refresh not in listing.content.decode()
+    record = re.search(r'href="/admin/accounts/issuedjwt/(\d+)/change/', listing.content.decode()).group(1)
+    page = superuser_client.get(f"/admin/accounts/issuedjwt/{record}/change/").content.decode()
+    assert refresh not in page
+    assert 'name="_save"' not in page
+    assert "Identificador (jti)" in page

@@ -1,12 +1,16 @@
-"""The admin as a first-time operator meets it: the console's title, Portuguese names, and no
-credential on show."""
+"""The admin as a first-time operator meets it: the console's title, Portuguese names, the
+permission groups, and no credential on show."""
 
 import re
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
+GROUPS = ("Operadores", "Leitura", "Administradores")
 ENGLISH_ENTRIES = ("Django_Rq", "Django-RQ", "Token Blacklist", "Outstanding", "Blacklisted", "Django administration",
                    "Administração do Django")
 
@@ -21,6 +25,12 @@ def superuser_client(client, alice):
 
 def page_text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+def staff_in(django_user_model, name: str, *groups: str):
+    user = django_user_model.objects.create_user(name, password="x", is_staff=True)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user
 
 
 # --- names ----------------------------------------------------------------------------------
@@ -60,6 +70,40 @@ def test_every_model_and_field_of_ours_has_a_portuguese_name(app_label):
             if str(field.verbose_name) == field.name.replace("_", " "):
                 unnamed.append(f"{model._meta.label}.{field.name}")
     assert unnamed == []
+
+
+# --- permission groups ----------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_creates_the_three_groups_and_undoes_them():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0003_portuguese_names_and_jwt_proxies")])
+    assert not Group.objects.filter(name__in=GROUPS).exists()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0004_permission_groups")])
+
+    permissions = {
+        group.name: {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        for group in Group.objects.filter(name__in=GROUPS)
+    }
+    viewing = {"jobs.view_job", "jobs.view_joblog", "jobs.view_jobartifact", "jobs.view_callbackdelivery",
+               "jobs.view_callbackattempt"}
+    assert permissions["Leitura"] == viewing
+    assert permissions["Operadores"] == viewing | {"jobs.add_job", "jobs.change_callbackdelivery"}
+    assert {"accounts.add_user", "accounts.change_user", "accounts.add_integrationtoken", "auth.change_group",
+            "jobs.add_job", "django_rq.admin"} <= permissions["Administradores"]
+
+
+@pytest.mark.django_db
+def test_group_members_can_do_what_their_group_says(django_user_model):
+    reader = staff_in(django_user_model, "leo", "Leitura")
+    operator = staff_in(django_user_model, "olga", "Operadores")
+    administrator = staff_in(django_user_model, "ana", "Administradores")
+
+    assert reader.has_perm("jobs.view_job") and not reader.has_perm("jobs.add_job")
+    assert operator.has_perm("jobs.add_job") and not operator.has_perm("accounts.change_user")
+    assert administrator.has_perm("accounts.change_user") and administrator.has_perm("accounts.add_integrationtoken")
 
 
 @pytest.mark.django_db

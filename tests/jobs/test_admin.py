@@ -90,11 +90,24 @@ def test_artifacts_are_not_downloadable_without_a_staff_login(client, django_use
 
 # --- read-only pages, short ids, seconds ----------------------------------------------------
 
+def reader_client(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("leo", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Leitura"))
+    client.force_login(user)
+    return client
+
+
 @pytest.mark.django_db
-def test_job_and_delivery_pages_only_show_without_save_or_delete(client, alice):
-    alice.is_superuser = True
-    alice.save()
-    client.force_login(alice)
+@pytest.mark.parametrize("who", ["superuser", "reader"])
+def test_job_and_delivery_pages_only_show_without_save_or_delete(client, django_user_model, alice, who):
+    if who == "superuser":
+        alice.is_superuser = True
+        alice.save()
+        client.force_login(alice)
+    else:
+        reader_client(client, django_user_model)
     job = Job.objects.create(kind="OI", owner=alice, status="FAILED", error="x", processo_id=uuid.uuid4())
     delivery = CallbackDelivery.objects.create(job=job, job_ref=job.id, processo_id=job.processo_id, status="FAILED")
 
@@ -107,6 +120,25 @@ def test_job_and_delivery_pages_only_show_without_save_or_delete(client, alice):
     assert client.get(f"/admin/jobs/job/{job.pk}/delete/").status_code == 403
     job.refresh_from_db()
     assert job.status == "FAILED"
+
+
+@pytest.mark.django_db
+def test_asking_for_a_callback_retry_needs_the_change_permission(client, django_user_model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    reader_client(client, django_user_model)
+    later = timezone.now() + timedelta(hours=1)
+    delivery = CallbackDelivery.objects.create(job_ref=uuid.uuid4(), processo_id=uuid.uuid4(), status="FAILED",
+                                               next_attempt_at=later)
+
+    listing = client.get("/admin/jobs/callbackdelivery/").content.decode()
+    client.post("/admin/jobs/callbackdelivery/", {"action": "retry_now", "_selected_action": [delivery.pk]})
+
+    assert "retry_now" not in listing
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at == later
 
 
 @pytest.mark.django_db

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import selectors, services
-from accounts.forms import AdminLoginForm
+from accounts.forms import AdminLoginForm, IntegrationTokenIssueForm
 from accounts.models import IntegrationToken, IssuedJwt, LoginAttempt, RevokedJwt, User
 from project.admin_site import ReadOnlyModelAdmin
 
@@ -30,15 +32,35 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(IntegrationToken)
 class IntegrationTokenAdmin(admin.ModelAdmin):
+    """Long-lived tokens for integrations. "Adicionar" issues one: the token is shown on that one
+    page and never again; only its jti is kept."""
+
     list_display = ("user", "label", "short_jti", "created_at", "expires_at", "revoked_at", "active")
     list_filter = ("revoked_at", "expires_at")
     search_fields = ("user__username", "label", "jti")
     readonly_fields = ("jti", "user", "created_at", "expires_at", "revoked_at")
     actions = ["revoke"]
 
-    def has_add_permission(self, request):
-        # Tokens are issued by `manage.py issue_integration_token`, which prints the token once.
-        return False
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IntegrationTokenIssueForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            token, record = services.integration_token_issue(
+                user=form.cleaned_data["user"], days=form.cleaned_data["days"], label=form.cleaned_data["label"],
+            )
+            self.log_addition(request, record, [{"added": {}}])
+            response = self._render(request, "issued.html", "Token de integração emitido",
+                                    {"token": token, "record": record})
+            # The page holds a live credential: no cache, no back-button copy.
+            response["Cache-Control"] = "no-store"
+            return response
+        return self._render(request, "issue.html", "Emitir token de integração", {"form": form})
+
+    def _render(self, request, template: str, title: str, context: dict) -> TemplateResponse:
+        return TemplateResponse(request, f"admin/accounts/integrationtoken/{template}", {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": title, **context,
+        })
 
     @admin.display(description="identificador (jti)", ordering="jti")
     def short_jti(self, obj):

@@ -1,10 +1,16 @@
-"""The staff and admin login forms, which say so when a login is locked out (django-axes)."""
+"""The admin's and the staff pages' forms: the logins, which say so when a login is locked out
+(django-axes), and the integration token the admin issues."""
 
+from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from accounts import services
+from accounts.models import User
+
+MAX_TOKEN_DAYS = 3650
 
 
 class LockoutAwareLoginMixin:
@@ -28,3 +34,20 @@ class StaffLoginForm(LockoutAwareLoginMixin, AuthenticationForm):
 
 class AdminLoginForm(LockoutAwareLoginMixin, AdminAuthenticationForm):
     pass
+
+
+class IntegrationTokenIssueForm(forms.Form):
+    """What the admin asks before issuing an integration token."""
+
+    user = forms.ModelChoiceField(
+        label="Usuário", queryset=User.objects.filter(is_active=True).order_by("username"),
+        help_text="A integração age em nome desta pessoa e vê o que ela vê.",
+    )
+    label = forms.CharField(
+        label="Descrição", max_length=100,
+        help_text="Para que serve o token (ex.: “frontend de faturas”), para reconhecê-lo ao revogar.",
+    )
+    days = forms.IntegerField(
+        label="Validade (dias)", min_value=1, max_value=MAX_TOKEN_DAYS,
+        initial=lambda: settings.INTEGRATION_TOKEN_DAYS,
+    )

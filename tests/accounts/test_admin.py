@@ -1,14 +1,18 @@
 """The admin as a first-time operator meets it: the console's title, Portuguese names, the
-permission groups, and no credential on show."""
+permission groups, integration tokens issued from it, and no credential on show."""
 
 import re
 
+import jwt
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
+
+from accounts.models import IntegrationToken
 
 GROUPS = ("Operadores", "Leitura", "Administradores")
 ENGLISH_ENTRIES = ("Django_Rq", "Django-RQ", "Token Blacklist", "Outstanding", "Blacklisted", "Django administration",
@@ -104,6 +108,63 @@ def test_group_members_can_do_what_their_group_says(django_user_model):
     assert reader.has_perm("jobs.view_job") and not reader.has_perm("jobs.add_job")
     assert operator.has_perm("jobs.add_job") and not operator.has_perm("accounts.change_user")
     assert administrator.has_perm("accounts.change_user") and administrator.has_perm("accounts.add_integrationtoken")
+
+
+# --- integration tokens ---------------------------------------------------------------------
+
+ISSUE = "/admin/accounts/integrationtoken/add/"
+
+
+@pytest.mark.django_db
+def test_an_integration_token_is_issued_from_the_admin_and_shown_once(superuser_client, bob):
+    form = superuser_client.get(ISSUE)
+    assert form.status_code == 200 and "Emitir token" in form.content.decode()
+
+    response = superuser_client.post(ISSUE, {"user": bob.pk, "label": "frontend de faturas", "days": 30})
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert " style=" not in response.content.decode()  # the Content-Security-Policy would block it
+    token = re.search(r'<textarea id="issued-token"[^>]*>([^<]+)</textarea>', response.content.decode()).group(1)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    record = IntegrationToken.objects.get()
+    assert (record.jti, record.user, record.label) == (claims["jti"], bob, "frontend de faturas")
+    assert 29 <= (record.expires_at - record.created_at).days <= 30
+
+    # The token works as the user, and nothing kept anywhere holds it.
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/jobs").status_code == 200
+    stored = [IntegrationToken.objects.values_list(), LogEntry.objects.values_list()]
+    assert token not in repr([list(rows) for rows in stored])
+    change_page = superuser_client.get(f"/admin/accounts/integrationtoken/{record.pk}/change/")
+    assert token not in change_page.content.decode()
+    assert record.jti in change_page.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields, field", [
+    ({"label": "x", "days": 0}, "days"),
+    ({"label": "x", "days": 99999}, "days"),
+    ({"label": "", "days": 30}, "label"),
+    ({"label": "x", "days": "abc"}, "days"),
+])
+def test_a_bad_issue_form_names_the_field_and_issues_nothing(superuser_client, bob, fields, field):
+    response = superuser_client.post(ISSUE, {"user": bob.pk, **fields})
+
+    assert response.status_code == 200
+    assert re.search(rf'class="form-row errors field-{field}"', response.content.decode())
+    assert "Corrija os campos indicados abaixo." in response.content.decode()
+    assert IntegrationToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_staff_without_the_permission_cannot_issue_tokens(client, django_user_model, bob):
+    client.force_login(staff_in(django_user_model, "olga", "Operadores"))
+
+    assert client.get(ISSUE).status_code == 403
+    assert client.post(ISSUE, {"user": bob.pk, "label": "x", "days": 30}).status_code == 403
+    assert IntegrationToken.objects.count() == 0
 
 
 @pytest.mark.django_db

@@ -31,6 +31,10 @@ class ConsoleAdminSite(admin.AdminSite):
             app["models"].sort(key=lambda entry: entry["name"])
         return sorted(apps, key=lambda app: app["name"].lower())
 
+    def has_entries_for(self, request: HttpRequest) -> bool:
+        """Whether `request.user` would find anything at all in the admin."""
+        return self.has_permission(request) and bool(self.get_app_list(request))
+
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
     """A record of what happened: viewed, never added, edited or deleted here, so its pages have

@@ -1,5 +1,6 @@
 """The admin as a first-time operator meets it: the console's title, Portuguese names, the
-permission groups, integration tokens issued from it, and no credential on show."""
+permission groups, integration tokens issued from it, and an Admin link only for who has
+something to do there."""
 
 import re
 
@@ -179,3 +180,23 @@ def test_the_jwt_records_never_show_a_refresh_token(superuser_client, bob):
     assert refresh not in page
     assert 'name="_save"' not in page
     assert "Identificador (jti)" in page
+
+
+# --- the dashboard's Admin link -------------------------------------------------------------
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("groups, superuser, shown", [
+    ((), False, False),
+    (("Leitura",), False, True),
+    (("Operadores",), False, True),
+    ((), True, True),
+])
+def test_the_admin_link_shows_only_to_who_has_something_there(client, django_user_model, groups, superuser, shown):
+    user = staff_in(django_user_model, "sam", *groups)
+    user.is_superuser = superuser
+    user.save()
+    client.force_login(user)
+
+    page = client.get("/painel/jobs/").content.decode()
+
+    assert ('href="/admin/"' in page) is shown

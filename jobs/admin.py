@@ -17,6 +17,7 @@ from django_rq import urls as django_rq_urls
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
+from jobs.forms import ERROR_CATEGORIES
 from jobs.models import CallbackAttempt, CallbackDelivery, Job, JobArtifact, JobLog
 from project.admin_site import ReadOnlyModelAdmin
 
@@ -74,6 +75,18 @@ class CallbackDeliveryInline(admin.TabularInline):
         return False
 
 
+class ErrorCategoryFilter(admin.SimpleListFilter):
+    title = "categoria do erro"
+    parameter_name = "error_category"
+
+    def lookups(self, request, model_admin):
+        used = Job.objects.exclude(error_category="").order_by().values_list("error_category", flat=True).distinct()
+        return sorted(((code, ERROR_CATEGORIES.get(code, code)) for code in used), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(error_category=self.value()) if self.value() else queryset
+
+
 @admin.register(Job)
 class JobAdmin(ReadOnlyModelAdmin):
     class Media:
@@ -83,15 +96,15 @@ class JobAdmin(ReadOnlyModelAdmin):
         "short_id", "kind", "status_badge", "progress_percent", "owner", "short_processo", "created_at", "completed_at",
     )
     list_display_links = ("short_id",)
-    list_filter = ("status", "kind", "created_at", "error_category")
+    list_filter = ("status", "kind", "created_at", ErrorCategoryFilter)
     search_fields = ("id", "processo_id", "owner__username")
     date_hierarchy = "created_at"
     # `secrets` is not editable and never listed: the admin cannot show it.
     readonly_fields = (
-        "id", "kind", "status", "progress", "params", "result", "error", "error_category", "processo_id",
+        "id", "kind", "status", "progress", "params", "result", "error", "error_category_label", "processo_id",
         "owner", "created_at", "started_at", "completed_at", "heartbeat_at", "callback_attempts",
     )
-    exclude = ("account_key",)
+    fields = readonly_fields  # and nothing else: not account_key, not the raw error_category
     inlines = [JobLogInline, JobArtifactInline, CallbackDeliveryInline]
 
     def get_queryset(self, request):
@@ -119,6 +132,10 @@ class JobAdmin(ReadOnlyModelAdmin):
     @admin.display(description="processo", ordering="processo_id")
     def short_processo(self, obj):
         return short_id(obj.processo_id)
+
+    @admin.display(description="categoria do erro")
+    def error_category_label(self, obj):
+        return ERROR_CATEGORIES.get(obj.error_category, obj.error_category)
 
     @admin.display(description="progresso", ordering="progress")
     def progress_percent(self, obj):

@@ -157,5 +157,22 @@ def test_the_job_list_shows_short_ids_and_times_with_seconds(staff_client, alice
     assert f">{job.id}<" not in html and f">{processo_id}<" not in html
     assert "02/12/2026 08:15:30" in html and "02/12/2026 08:16:05" in html  # São Paulo time, with seconds
     assert ">100%<" in html
-    for title in ("Por criado em", "Por categoria do erro", "Por operadora"):
+    for title in ("Por criado em", "Por operadora"):
         assert title in html
+
+
+@pytest.mark.django_db
+def test_error_categories_read_in_portuguese_and_filter_the_list(staff_client, alice):
+    refused = Job.objects.create(kind="OI", owner=alice, status="FAILED", error="Senha recusada", error_category="auth")
+    slow = Job.objects.create(kind="VIVO", owner=alice, status="FAILED", error="Demorou", error_category="timeout")
+    Job.objects.create(kind="VIVO", owner=alice, status="FAILED", error="Senha recusada", error_category="auth")
+
+    listing = staff_client.get("/admin/jobs/job/").content.decode()
+    filtered = staff_client.get("/admin/jobs/job/?error_category=auth").content.decode()
+    page = staff_client.get(f"/admin/jobs/job/{refused.pk}/change/").content.decode()
+
+    assert "Por categoria do erro" in listing
+    assert listing.count('<a href="?error_category=auth">Autenticação</a>') == 1
+    assert '<a href="?error_category=timeout">Tempo esgotado</a>' in listing
+    assert str(refused.id) in filtered and str(slow.id) not in filtered
+    assert '<div class="readonly">Autenticação</div>' in page

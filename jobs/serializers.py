@@ -188,16 +188,27 @@ class JobFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ALL_KINDS, required=False)
 
 
+# /api/v1 speaks Portuguese where the seed routes keep pydantic's English.
+V1_STRICT_MESSAGES = {
+    "type_error.dict": "Envie um objeto JSON.",
+    "value_error.extra": "Campo desconhecido: não faz parte desta API.",
+}
+
+
 class JobCreateSerializer(StrictSerializer):
     """A job for any kind: `params` has the fields of that kind's seed payload. Unknown fields,
     at the top or in `params`, are refused by name (only the seed routes ignore them)."""
+
+    default_error_messages = V1_STRICT_MESSAGES
 
     kind = serializers.ChoiceField(choices=ALL_KINDS)
     params = serializers.DictField(help_text="Os campos de AutomacaoPayload ou AutomacaoPayloadSat.")
     processo_id = StrictUUIDField(required=False, allow_null=True)
 
     def validate(self, attrs):
-        payload = payload_serializer_for(attrs["kind"])(data=attrs["params"], context=self.context)
+        payload = payload_serializer_for(attrs["kind"])(
+            data=attrs["params"], context=self.context, error_messages=V1_STRICT_MESSAGES,
+        )
         if not payload.is_valid():
             raise serializers.ValidationError({"params": payload.errors})
         params, secrets, processo_id = payload.split()

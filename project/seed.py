@@ -128,10 +128,13 @@ class StrictSerializer(serializers.Serializer):
     By default it refuses one by name (422 `value_error.extra`). The seed's routes construct it
     with `unknown_fields=IGNORE`, as the original service (pydantic's default) did: unknown fields
     are dropped and their names kept in `ignored_fields`, for the `X-Ignored-Fields` header.
+    Its messages are pydantic's, which seed frontends know; other callers may pass their own
+    (`error_messages=`) under the same codes.
     """
 
     default_error_messages = {
         "type_error.dict": "value is not a valid dict",
+        "value_error.extra": "extra fields not permitted",
     }
 
     def __init__(self, *args, unknown_fields: str = REJECT, **kwargs):
@@ -144,7 +147,7 @@ class StrictSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError(
-                {"non_field_errors": [serializers.ErrorDetail("value is not a valid dict", code="type_error.dict")]}
+                {"non_field_errors": [self._error("type_error.dict")]}
             )
         extra = sorted(set(data) - set(self.fields))
         if self.unknown_fields == IGNORE:
@@ -157,10 +160,13 @@ class StrictSerializer(serializers.Serializer):
             errors.update(exc.detail)
             value = None
         for name in extra:
-            errors[name] = [serializers.ErrorDetail("extra fields not permitted", code="value_error.extra")]
+            errors[name] = [self._error("value_error.extra")]
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+    def _error(self, code: str) -> serializers.ErrorDetail:
+        return serializers.ErrorDetail(self.error_messages[code], code=code)
 
 
 def ignored_fields_header(response: Response, names: list[str]) -> Response:

@@ -295,8 +295,26 @@ def test_it_rejects_an_unknown_top_level_field_by_name_and_creates_nothing(bob_a
     response = bob_api.post(JOBS, {**create_body(), "prioridade": "alta"}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"prioridade": ["extra fields not permitted"]}
+    assert response.json() == {"prioridade": ["Campo desconhecido: não faz parte desta API."]}
     assert "X-Ignored-Fields" not in response
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_unknown_field_in_params_is_refused_in_portuguese(bob_api):
+    response = bob_api.post(JOBS, create_body(callback_url="http://evil"), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"params": {"callback_url": ["Campo desconhecido: não faz parte desta API."]}}
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_body_that_is_not_an_object_is_refused_in_portuguese(bob_api):
+    response = bob_api.post(JOBS, [create_body()], format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Envie um objeto JSON."]}
     assert Job.objects.count() == 0
 
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -7,7 +9,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import selectors, services
 from accounts.forms import AdminLoginForm, IntegrationTokenIssueForm
 from accounts.models import IntegrationToken, IssuedJwt, LoginAttempt, RevokedJwt, User
-from project.admin_site import ReadOnlyModelAdmin
+from project.admin_site import PermissionLabelsMixin, ReadOnlyModelAdmin
 
 # The admin login says so when a login is locked out (django-axes).
 admin.site.login_form = AdminLoginForm
@@ -26,8 +28,16 @@ class RouteFilter(admin.AllValuesFieldListFilter):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(PermissionLabelsMixin, BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login")
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(PermissionLabelsMixin, BaseGroupAdmin):
+    pass
 
 
 @admin.register(IntegrationToken)

@@ -1,15 +1,32 @@
-"""The console's admin site: its own titles, Portuguese names for the entries of the libraries we
-use, and a base class for admin pages that only show what happened.
+"""The console's admin site: its own titles, Portuguese names where the admin shows other packages'
+apps, models and permissions, and a base class for admin pages that only show what happened.
 
-django-rq's entry is renamed here, where the admin lists it: its model cannot be renamed without
-a migration inside its package. (simplejwt's token models are shown through proxies in
-accounts.)"""
+Other packages are renamed here, where the admin shows them: django-rq's and simplejwt's names
+cannot change without migrations inside their packages, and Django writes every permission's
+name in English ("Can view job") when it creates it. (simplejwt's token records are shown
+through proxies in accounts.)"""
 
+from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.http import HttpRequest
 
-APP_ENTRY_NAMES = {"django_rq": "Filas de execução (rq)"}
-MODEL_ENTRY_NAMES = {"django_rq.dashboard": "Painel das filas"}
+APP_NAMES = {
+    "axes": "Bloqueio de logins (axes)",
+    "django_rq": "Filas de execução (rq)",
+    "token_blacklist": "Tokens JWT",
+}
+MODEL_NAMES = {  # singular, plural
+    "axes.accessattempt": ("tentativa de login", "tentativas de login"),
+    "axes.accessattemptexpiration": ("validade de tentativa de login", "validades de tentativas de login"),
+    "axes.accessfailurelog": ("registro de falha de login", "registro de falhas de login"),
+    "axes.accesslog": ("registro de acesso", "registro de acessos"),
+    "django_rq.dashboard": ("painel das filas", "painel das filas"),
+    "token_blacklist.outstandingtoken": ("token JWT emitido", "tokens JWT emitidos"),
+    "token_blacklist.blacklistedtoken": ("token JWT revogado", "tokens JWT revogados"),
+}
+PERMISSION_ACTIONS = {"add": "adicionar", "change": "alterar", "delete": "excluir", "view": "ver"}
+CUSTOM_PERMISSION_NAMES = {"django_rq.admin": "Pode abrir o painel das filas"}
 
 
 class ConsoleAdminSite(admin.AdminSite):
@@ -23,13 +40,15 @@ class ConsoleAdminSite(admin.AdminSite):
     empty_value_display = "—"
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
-        apps = super().get_app_list(request, app_label)
-        for app in apps:
-            app["name"] = APP_ENTRY_NAMES.get(app["app_label"], app["name"])
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            app["name"] = APP_NAMES.get(app["app_label"], app["name"])
             for entry in app["models"]:
-                entry["name"] = MODEL_ENTRY_NAMES.get(entry["model"]._meta.label_lower, entry["name"])
+                label = entry["model"]._meta.label_lower
+                if label in MODEL_NAMES:
+                    entry["name"] = MODEL_NAMES[label][1].capitalize()
             app["models"].sort(key=lambda entry: entry["name"])
-        return sorted(apps, key=lambda app: app["name"].lower())
+        return sorted(app_list, key=lambda app: app["name"].lower())
 
     def has_entries_for(self, request: HttpRequest) -> bool:
         """Whether `request.user` would find anything at all in the admin."""
@@ -48,3 +67,41 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PermissionLabelsMixin:
+    """For ModelAdmins with a permissions widget (groups, users): each permission in Portuguese."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Permission:
+            field.label_from_instance = permission_label
+        return field
+
+
+def permission_label(permission: Permission) -> str:
+    """"Jobs de automação | job | Pode ver job" for what Django calls "… | Can view job"."""
+    content_type = permission.content_type
+    model_name = _model_name(content_type)
+    action, _, model = permission.codename.partition("_")
+    name = CUSTOM_PERMISSION_NAMES.get(f"{content_type.app_label}.{permission.codename}")
+    if name is None and action in PERMISSION_ACTIONS and model == content_type.model:
+        name = f"Pode {PERMISSION_ACTIONS[action]} {model_name}"
+    return f"{_app_name(content_type.app_label)} | {model_name} | {name or permission.name}"
+
+
+def _app_name(app_label: str) -> str:
+    if app_label in APP_NAMES:
+        return APP_NAMES[app_label]
+    try:
+        return str(apps.get_app_config(app_label).verbose_name)
+    except LookupError:  # a permission left behind by an app no longer installed
+        return app_label
+
+
+def _model_name(content_type) -> str:
+    label = f"{content_type.app_label}.{content_type.model}"
+    if label in MODEL_NAMES:
+        return MODEL_NAMES[label][0]
+    model = content_type.model_class()
+    return str(model._meta.verbose_name) if model else content_type.model

@@ -200,3 +200,20 @@ def test_the_admin_link_shows_only_to_who_has_something_there(client, django_use
     page = client.get("/painel/jobs/").content.decode()
 
     assert ('href="/admin/"' in page) is shown
+
+
+@pytest.mark.django_db
+def test_permissions_read_in_portuguese_where_groups_and_users_are_edited(superuser_client, bob):
+    operators = Group.objects.get(name="Operadores")
+
+    group_page = superuser_client.get(f"/admin/auth/group/{operators.pk}/change/").content.decode()
+    user_page = superuser_client.get(f"/admin/accounts/user/{bob.pk}/change/").content.decode()
+
+    for page in (group_page, user_page):
+        assert ">Jobs de automação | job | Pode adicionar job<" in page
+        assert ">Jobs de automação | linha de log | Pode ver linha de log<" in page
+        assert ">Filas de execução (rq) | painel das filas | Pode abrir o painel das filas<" in page
+        assert ">Tokens JWT | token JWT emitido | Pode excluir token JWT emitido<" in page
+        assert ">Contas e acesso | token de integração | Pode alterar token de integração<" in page
+        assert ">Bloqueio de logins (axes) | tentativa de login | Pode excluir tentativa de login<" in page
+        assert "Can view" not in page and "Can add" not in page and "Access admin page" not in page

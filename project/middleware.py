@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.deprecation import MiddlewareMixin
 from redis.exceptions import RedisError
 
 from project.errors import wants_json
@@ -130,25 +131,14 @@ async def _send_json(send, status: int, body: dict) -> None:
     await send({"type": "http.response.body", "body": content})
 
 
-class ServiceUnavailableMiddleware:
+class ServiceUnavailableMiddleware(MiddlewareMixin):
     """Answer 503 with Retry-After, not a 500, when the database or Redis is unreachable.
 
     While PostgreSQL restarts or Redis stalls, any view can meet the outage; the client gets a
     sentence saying which part is down and that trying again shortly will work: `{"detail": …}`
     for programs, the console's 503 page for people (as project.errors tells them apart).
+    With only process_exception, Django's mixin passes sync and async requests straight through.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        # Sync or async alike (a coroutine is passed through): process_exception does the work.
-        return self.get_response(request)
 
     def process_exception(self, request, exception):
         part = _unavailable_part(exception)

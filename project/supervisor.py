@@ -77,9 +77,11 @@ def main() -> int:
         if supervisor.stopping:
             return 0
         supervisor.start_web(host, port, int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 1))
+        # Workers log warnings and errors only: rq's line per job (three for every maintenance
+        # pass, every 30 s) buried what an operator looks for. Jobs keep their own log.
         for number in range(1, int(env.get("RPA_MAX_CONCURRENCY", "5")) + 1):
-            supervisor.add(f"rpa-worker-{number}", "worker", [*MANAGE, "rqworker", "rpa"])
-        supervisor.add("default-worker", "worker", [*MANAGE, "rqworker", "default"])
+            supervisor.add(f"rpa-worker-{number}", "worker", [*MANAGE, "rqworker", "rpa", "-v", "0"])
+        supervisor.add("default-worker", "worker", [*MANAGE, "rqworker", "default", "-v", "0"])
         supervisor.add("cron", "cron", [*MANAGE, "console_cron", "project.cron"])
         address = f"[{host}]" if ":" in host else host
         say(f"Console running: dashboard http://{address}:{port}/painel/  (admin: /admin/, API docs: /docs)")

@@ -397,5 +397,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # axes: failed logins and lock-outs are warnings (username and address masked); its
     # step-by-step info lines are not needed.
-    "loggers": {"rq.worker": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # rq.cron: a line for every periodic task it enqueues (every 30 s) is noise in `make run`.
+    "loggers": {"rq.worker": {"level": "WARNING"}, "rq.cron": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

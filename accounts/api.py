@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.authentication import BOT_AUTHENTICATION, HasBotScope
 from accounts.serializers import TooManyLoginAttempts
 from accounts.tokens import SessionExpired
 from project.seed import (
@@ -137,3 +138,25 @@ class WsTicketApi(APIView):
     def post(self, request):
         ticket, lifetime = services.ws_ticket_issue(user=request.user)
         return Response({"ticket": ticket, "expires_in": lifetime}, status=201)
+
+
+class BotMeApi(APIView):
+    """Seed 000's status endpoint, for the calling bot: who it is, its scopes, when it was last
+    seen. Its usage and event counts join this answer when metering and events land (issue 12)."""
+
+    authentication_classes = BOT_AUTHENTICATION
+    permission_classes = [HasBotScope.of("status:read")]
+
+    class OutputSerializer(serializers.Serializer):
+        class BotSerializer(serializers.Serializer):
+            id = serializers.CharField(source="bot_id")
+            name = serializers.CharField()
+            scopes = serializers.ListField(child=serializers.CharField())
+            last_seen_at = serializers.DateTimeField(allow_null=True)
+
+        status = serializers.CharField()
+        bot = BotSerializer()
+
+    @extend_schema(operation_id="bots_me", responses={200: OutputSerializer})
+    def get(self, request):
+        return Response(self.OutputSerializer({"status": "ok", "bot": request.auth}).data)

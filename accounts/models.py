@@ -73,3 +73,52 @@ class RevokedJwt(BlacklistedToken):
         ordering = ["-blacklisted_at"]
         verbose_name = "token JWT revogado"
         verbose_name_plural = "tokens JWT revogados"
+
+
+BOT_SCOPES = {
+    "usage:write": "registrar consumo de tokens",
+    "events:write": "enviar eventos ao painel",
+    "status:read": "consultar o próprio status",
+}
+
+
+class Bot(models.Model):
+    """An outside program (seed 000's BotHttpClient, seed 001's dashboard integration) with a
+    credential of its own.
+
+    `bot_id` is public (the x-bot-id header), random rather than the row's sequential key so that
+    ids cannot be counted. Only the SHA-256 of the token is kept: the token carries 256 random
+    bits, so a slow password hash would buy nothing, and no server key is mixed in, so changing
+    DJANGO_SECRET_KEY does not lock every bot out. After a rotation the previous hash keeps
+    working until `previous_token_expires_at`.
+    """
+
+    bot_id = models.CharField("identificador do bot", max_length=32, unique=True, editable=False)
+    name = models.CharField("nome", max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="bots",
+        verbose_name="responsável",
+    )
+    team = models.CharField("equipe", max_length=100, blank=True)
+    scopes = models.JSONField("escopos", default=list, blank=True)
+    is_active = models.BooleanField("ativo", default=True)
+    token_hash = models.CharField("hash do token", max_length=64, editable=False)
+    previous_token_hash = models.CharField("hash do token anterior", max_length=64, blank=True, editable=False)
+    previous_token_expires_at = models.DateTimeField("token anterior válido até", null=True, blank=True,
+                                                     editable=False)
+    token_rotated_at = models.DateTimeField("token trocado em", null=True, blank=True, editable=False)
+    last_seen_at = models.DateTimeField("visto por último em", null=True, blank=True, editable=False)
+    last_seen_address = models.GenericIPAddressField("último endereço", null=True, blank=True, editable=False)
+    created_at = models.DateTimeField("criado em", auto_now_add=True)
+    updated_at = models.DateTimeField("atualizado em", auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "bot"
+        verbose_name_plural = "bots"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.bot_id})"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])

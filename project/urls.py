@@ -17,6 +17,7 @@ api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="v1-token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="v1-token-refresh"),
     path("ws-tickets/", accounts_api.WsTicketApi.as_view(), name="v1-ws-ticket"),
+    path("bots/me/", accounts_api.BotMeApi.as_view(), name="v1-bots-me"),
     *jobs_v1,
 ]
 

@@ -66,6 +66,7 @@ def test_every_operation_sits_in_exactly_one_of_four_groups(client):
         "POST /executar/{operadora}": "Rotas do seed", "POST /executar/sat": "Rotas do seed",
         "GET /status/{job_id}": "Rotas do seed", "GET /jobs": "Rotas do seed",
         "GET /api/v1/jobs/": "REST v1", "POST /api/v1/jobs/": "REST v1", "GET /api/v1/jobs/{id}/": "REST v1",
+        "GET /api/v1/bots/me/": "REST v1",
         "POST /auth/login": "Autenticação", "GET /auth/token": "Autenticação", "GET /auth/tokenRefresh": "Autenticação",
         "POST /api/v1/auth/token/": "Autenticação", "POST /api/v1/auth/token/refresh/": "Autenticação",
         "POST /api/v1/ws-tickets/": "Autenticação",

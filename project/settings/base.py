@@ -363,6 +363,14 @@ SIMPLE_JWT = {
 JWT_SESSION_MAX_DAYS = env_int("JWT_SESSION_MAX_DAYS", 7, minimum=1)
 INTEGRATION_TOKEN_DAYS = env_int("INTEGRATION_TOKEN_DAYS", 365, minimum=1)
 
+# --- Bot credentials (accounts.Bot) -----------------------------------------------------------
+# After a rotation the previous token keeps working this long, so a bot can be redeployed.
+BOT_TOKEN_ROTATION_GRACE_SECONDS = env_int("BOT_TOKEN_ROTATION_GRACE_SECONDS", 24 * 3600, minimum=0)
+# BOT_AUTH_FAILURE_LIMIT failed attempts for one bot id, or from one address, within
+# BOT_AUTH_FAILURE_WINDOW_SECONDS refuse it (429 with Retry-After) until the window ends.
+BOT_AUTH_FAILURE_LIMIT = env_int("BOT_AUTH_FAILURE_LIMIT", 10, minimum=1)
+BOT_AUTH_FAILURE_WINDOW_SECONDS = env_int("BOT_AUTH_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+
 # --- Login throttling (django-axes) ---------------------------------------------------------
 # Every login (/auth/login, /api/v1/auth/token/, the staff and admin login pages) goes through
 # django.contrib.auth.authenticate, where axes counts failures in the database. After

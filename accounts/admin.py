@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import selectors, services
-from accounts.forms import AdminLoginForm, IntegrationTokenIssueForm
-from accounts.models import IntegrationToken, IssuedJwt, LoginAttempt, RevokedJwt, User
+from accounts import bots, selectors, services
+from accounts.forms import AdminLoginForm, BotCreateForm, BotForm, IntegrationTokenIssueForm
+from accounts.models import BOT_SCOPES, Bot, IntegrationToken, IssuedJwt, LoginAttempt, RevokedJwt, User
 from project.admin_site import PermissionLabelsMixin, ReadOnlyModelAdmin
 
 # The admin login says so when a login is locked out (django-axes).
@@ -84,6 +84,81 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = sum(services.integration_token_revoke(jti=t.jti) for t in queryset)
         self.message_user(request, f"{count} token(s) revogado(s).")
+
+
+class BotScopeFilter(admin.SimpleListFilter):
+    title = "escopo"
+    parameter_name = "escopo"
+
+    def lookups(self, request, model_admin):
+        return [(scope, scope) for scope in BOT_SCOPES]
+
+    def queryset(self, request, queryset):
+        if self.value() in BOT_SCOPES:
+            # JSON containment is not on SQLite; the scope names cannot be confused inside the list.
+            return queryset.filter(scopes__icontains=f'"{self.value()}"')
+        return queryset
+
+
+@admin.register(Bot)
+class BotAdmin(admin.ModelAdmin):
+    """Machine credentials. "Adicionar" creates a bot and shows its token on that one page; the
+    rotate action shows the new tokens the same way. Only hashes are kept."""
+
+    form = BotForm
+    list_display = ("name", "bot_id", "owner", "team", "scope_list", "is_active", "last_seen_at",
+                    "last_seen_address", "created_at")
+    list_filter = ("is_active", BotScopeFilter, "last_seen_at", "created_at")
+    search_fields = ("name", "bot_id", "team", "owner__username")
+    list_select_related = ("owner",)
+    readonly_fields = ("bot_id", "last_seen_at", "last_seen_address", "token_rotated_at",
+                       "previous_token_expires_at", "created_at", "updated_at")
+    fields = ("bot_id", "name", "owner", "team", "scopes", "is_active", *readonly_fields[1:])
+    actions = ["rotate", "disable"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BotCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            issued = bots.bot_create(name=data["name"], scopes=data["scopes"], owner=data["owner"],
+                                     team=data["team"])
+            self.log_addition(request, issued.bot, [{"added": {}}])
+            return self._issued(request, "Bot criado", [issued])
+        return self._render(request, "issue.html", "Criar bot", {"form": form})
+
+    def _issued(self, request, title: str, issued: list) -> TemplateResponse:
+        response = self._render(request, "issued.html", title, {"issued": issued})
+        # The page holds live credentials: no cache, no back-button copy.
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _render(self, request, template: str, title: str, context: dict) -> TemplateResponse:
+        return TemplateResponse(request, f"admin/accounts/bot/{template}", {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": title, **context,
+        })
+
+    @admin.display(description="escopos")
+    def scope_list(self, obj) -> str:
+        return ", ".join(obj.scopes or []) or "—"
+
+    @admin.action(description="Trocar o token dos bots selecionados (o anterior vale até o fim da carência)",
+                  permissions=["change"])
+    def rotate(self, request, queryset):
+        issued = [bots.bot_rotate(bot=bot) for bot in queryset]
+        for item in issued:
+            self.log_change(request, item.bot, "Token trocado.")
+        return self._issued(request, "Tokens trocados", issued)
+
+    @admin.action(description="Desativar os bots selecionados", permissions=["change"])
+    def disable(self, request, queryset):
+        count = 0
+        for bot in queryset.filter(is_active=True):
+            bots.bot_disable(bot=bot)
+            self.log_change(request, bot, "Bot desativado.")
+            count += 1
+        self.message_user(request, f"{count} bot(s) desativado(s).")
 
 
 @admin.register(LoginAttempt)

@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.models import User
+from accounts.models import BOT_SCOPES, Bot, User
 
 MAX_TOKEN_DAYS = 3650
 
@@ -51,3 +51,24 @@ class IntegrationTokenIssueForm(forms.Form):
         label="Validade (dias)", min_value=1, max_value=MAX_TOKEN_DAYS,
         initial=lambda: settings.INTEGRATION_TOKEN_DAYS,
     )
+
+
+class BotForm(forms.ModelForm):
+    """A bot's editable facts; its scopes as checkboxes from the fixed set."""
+
+    scopes = forms.MultipleChoiceField(
+        label="escopos", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(scope, f"{scope} — {description}") for scope, description in BOT_SCOPES.items()],
+    )
+
+    class Meta:
+        model = Bot
+        fields = ["name", "owner", "team", "scopes", "is_active"]
+
+    def clean_scopes(self) -> list[str]:
+        return [scope for scope in BOT_SCOPES if scope in self.cleaned_data["scopes"]]
+
+
+class BotCreateForm(BotForm):
+    class Meta(BotForm.Meta):
+        fields = ["name", "owner", "team", "scopes"]

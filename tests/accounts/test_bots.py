@@ -2,9 +2,11 @@
 each refusal's own answer, rotation's grace, the throttle of failed attempts."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -185,3 +187,59 @@ def test_a_jwt_still_opens_the_jobs_api(bob_api):
 def test_a_bot_token_does_not_open_the_jobs_api(issued):
     assert get(**bearer(issued.token)).status_code == 200
     assert APIClient().get("/api/v1/jobs/", **bearer(issued.token)).status_code == 401
+
+
+@pytest.fixture
+def superuser_client(client, alice):
+    alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    return client
+
+
+def issued_tokens(response) -> list[str]:
+    return re.findall(r'<textarea id="issued-token-\d+"[^>]*>([^<]+)</textarea>', response.content.decode())
+
+
+def test_the_admin_creates_a_bot_and_shows_its_token_once(superuser_client, bob):
+    form = superuser_client.get("/admin/accounts/bot/add/")
+    assert form.status_code == 200 and "Criar bot" in form.content.decode()
+
+    response = superuser_client.post("/admin/accounts/bot/add/", {
+        "name": "Chatbot", "owner": bob.pk, "team": "vendas", "scopes": ["events:write", "status:read"],
+    })
+
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    [token] = issued_tokens(response)
+    bot = Bot.objects.get()
+    assert (bot.name, bot.owner, bot.team, bot.scopes) == ("Chatbot", bob, "vendas", ["events:write", "status:read"])
+    assert bot.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert get(**bearer(token)).status_code == 200
+    stored = [Bot.objects.values_list(), LogEntry.objects.values_list()]
+    assert token not in repr([list(rows) for rows in stored])
+    change_page = superuser_client.get(f"/admin/accounts/bot/{bot.pk}/change/").content.decode()
+    assert token not in change_page and bot.token_hash not in change_page and bot.bot_id in change_page
+    listing = superuser_client.get("/admin/accounts/bot/?q=Chat&escopo=status:read&is_active__exact=1")
+    assert listing.status_code == 200 and bot.bot_id in listing.content.decode()
+
+
+def test_the_admin_rotates_and_disables_bots(superuser_client, issued):
+    changelist = "/admin/accounts/bot/"
+    response = superuser_client.post(changelist, {"action": "rotate", "_selected_action": [issued.bot.pk]})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    [token] = issued_tokens(response)
+    bot = Bot.objects.get(pk=issued.bot.pk)
+    assert bot.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert bot.previous_token_hash == hashlib.sha256(issued.token.encode()).hexdigest()
+    assert token not in superuser_client.get(changelist).content.decode()
+
+    response = superuser_client.post(changelist, {"action": "disable", "_selected_action": [issued.bot.pk]},
+                                     follow=True)
+    assert "1 bot(s) desativado(s)." in response.content.decode()
+    assert get(**bearer(token)).json()["code"] == "disabled"
+
+
+def test_the_admin_refuses_an_unknown_scope(superuser_client):
+    response = superuser_client.post("/admin/accounts/bot/add/", {"name": "x", "scopes": ["admin:all"]})
+    assert response.status_code == 200 and not Bot.objects.exists()
+    assert "errornote" in response.content.decode()

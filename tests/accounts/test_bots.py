@@ -243,3 +243,11 @@ def test_the_admin_refuses_an_unknown_scope(superuser_client):
     response = superuser_client.post("/admin/accounts/bot/add/", {"name": "x", "scopes": ["admin:all"]})
     assert response.status_code == 200 and not Bot.objects.exists()
     assert "errornote" in response.content.decode()
+
+
+def test_administradores_may_manage_bots(django_user_model):
+    from django.contrib.auth.models import Group
+
+    ana = django_user_model.objects.create_user("ana", is_staff=True)
+    ana.groups.add(Group.objects.get(name="Administradores"))
+    assert all(ana.has_perm(f"accounts.{action}_bot") for action in ("add", "change", "delete", "view"))

@@ -61,7 +61,8 @@ def _bot_authenticate(request, *, bot_id: str | None, token: str):
 
 
 class BotUser(AnonymousUser):
-    """request.user for a bot: not a person, holds no model permissions; request.auth is the Bot."""
+    """request.user for a bot: not a person, and inactive as a person, so it holds no model
+    permissions (Django's backends give none to an inactive user); request.auth is the Bot."""
 
     def __init__(self, bot):
         self.bot = bot
@@ -69,6 +70,10 @@ class BotUser(AnonymousUser):
     @property
     def is_authenticated(self):
         return True
+
+    @property
+    def is_anonymous(self):
+        return False
 
     def __str__(self) -> str:
         return f"bot:{self.bot.bot_id}"

@@ -164,10 +164,11 @@ def _authenticate(*, bot_id: str | None, embedded: str | None, token: str) -> Bo
 def bot_seen(*, bot: Bot, address: str | None) -> None:
     """Record when and from where the bot last called, at most once a minute."""
     now = timezone.now()
-    if bot.last_seen_at and now - bot.last_seen_at < LAST_SEEN_EVERY and bot.last_seen_address == address:
+    if bot.last_seen_at and now - bot.last_seen_at < LAST_SEEN_EVERY:
         return
+    # Conditional, so that concurrent requests of one bot write once.
     Bot.objects.filter(pk=bot.pk).filter(
-        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_EVERY) | ~Q(last_seen_address=address)
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_EVERY)
     ).update(last_seen_at=now, last_seen_address=address)
     bot.last_seen_at, bot.last_seen_address = now, address
 

@@ -251,3 +251,22 @@ def test_administradores_may_manage_bots(django_user_model):
     ana = django_user_model.objects.create_user("ana", is_staff=True)
     ana.groups.add(Group.objects.get(name="Administradores"))
     assert all(ana.has_perm(f"accounts.{action}_bot") for action in ("add", "change", "delete", "view"))
+
+
+def test_a_bot_holds_no_model_permissions(issued):
+    from accounts.authentication import BotUser
+
+    user = BotUser(issued.bot)
+    assert user.is_authenticated and not user.is_anonymous
+    assert not user.has_perm("jobs.add_job") and not user.is_staff
+
+
+def test_authentication_works_without_redis_only_unthrottled(issued, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down():
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(bots, "redis_connection", down)
+    assert get(**headers(issued.bot.bot_id, issued.token)).status_code == 200
+    assert get(**headers(issued.bot.bot_id, "cbot_" + issued.bot.bot_id + "_" + "A" * 43)).status_code == 401

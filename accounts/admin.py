@@ -40,8 +40,23 @@ class GroupAdmin(PermissionLabelsMixin, BaseGroupAdmin):
     pass
 
 
+class CredentialPagesMixin:
+    """The two admin pages of a credential issued once: its form, then the page that shows it
+    (never cached: it holds a live credential). Templates live in admin/accounts/<model>/."""
+
+    def _render(self, request, template: str, title: str, context: dict) -> TemplateResponse:
+        return TemplateResponse(request, f"admin/accounts/{self.opts.model_name}/{template}", {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": title, **context,
+        })
+
+    def _render_issued(self, request, title: str, context: dict) -> TemplateResponse:
+        response = self._render(request, "issued.html", title, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 @admin.register(IntegrationToken)
-class IntegrationTokenAdmin(admin.ModelAdmin):
+class IntegrationTokenAdmin(CredentialPagesMixin, admin.ModelAdmin):
     """Long-lived tokens for integrations. "Adicionar" issues one: the token is shown on that one
     page and never again; only its jti is kept."""
 
@@ -60,17 +75,8 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
                 user=form.cleaned_data["user"], days=form.cleaned_data["days"], label=form.cleaned_data["label"],
             )
             self.log_addition(request, record, [{"added": {}}])
-            response = self._render(request, "issued.html", "Token de integração emitido",
-                                    {"token": token, "record": record})
-            # The page holds a live credential: no cache, no back-button copy.
-            response["Cache-Control"] = "no-store"
-            return response
+            return self._render_issued(request, "Token de integração emitido", {"token": token, "record": record})
         return self._render(request, "issue.html", "Emitir token de integração", {"form": form})
-
-    def _render(self, request, template: str, title: str, context: dict) -> TemplateResponse:
-        return TemplateResponse(request, f"admin/accounts/integrationtoken/{template}", {
-            **self.admin_site.each_context(request), "opts": self.opts, "title": title, **context,
-        })
 
     @admin.display(description="identificador (jti)", ordering="jti")
     def short_jti(self, obj):
@@ -101,7 +107,7 @@ class BotScopeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Bot)
-class BotAdmin(admin.ModelAdmin):
+class BotAdmin(CredentialPagesMixin, admin.ModelAdmin):
     """Machine credentials. "Adicionar" creates a bot and shows its token on that one page; the
     rotate action shows the new tokens the same way. Only hashes are kept."""
 
@@ -125,19 +131,8 @@ class BotAdmin(admin.ModelAdmin):
             issued = bots.bot_create(name=data["name"], scopes=data["scopes"], owner=data["owner"],
                                      team=data["team"])
             self.log_addition(request, issued.bot, [{"added": {}}])
-            return self._issued(request, "Bot criado", [issued])
+            return self._render_issued(request, "Bot criado", {"issued": [issued]})
         return self._render(request, "issue.html", "Criar bot", {"form": form})
-
-    def _issued(self, request, title: str, issued: list) -> TemplateResponse:
-        response = self._render(request, "issued.html", title, {"issued": issued})
-        # The page holds live credentials: no cache, no back-button copy.
-        response["Cache-Control"] = "no-store"
-        return response
-
-    def _render(self, request, template: str, title: str, context: dict) -> TemplateResponse:
-        return TemplateResponse(request, f"admin/accounts/bot/{template}", {
-            **self.admin_site.each_context(request), "opts": self.opts, "title": title, **context,
-        })
 
     @admin.display(description="escopos")
     def scope_list(self, obj) -> str:
@@ -149,7 +144,7 @@ class BotAdmin(admin.ModelAdmin):
         issued = [bots.bot_rotate(bot=bot) for bot in queryset]
         for item in issued:
             self.log_change(request, item.bot, "Token trocado.")
-        return self._issued(request, "Tokens trocados", issued)
+        return self._render_issued(request, "Tokens trocados", {"issued": issued})
 
     @admin.action(description="Desativar os bots selecionados", permissions=["change"])
     def disable(self, request, queryset):

@@ -20,6 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from jobs.queues import redis_connection
 from tests.fakes.processo import FakeProcessoApi
+from tests.ports import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -173,9 +174,7 @@ class AsgiServer:
         self.env = env
         self.access_log = log_dir / "access.log"
         self.output = log_dir / "daphne.log"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.start()
 

@@ -5,13 +5,14 @@ HTTP only. The test settings give it the scripted automation and short timers.""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+
+from tests.ports import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ADMIN = ("admin", "senha-do-admin-de-teste")
@@ -25,9 +26,7 @@ class SupervisedConsole:
         self.directory = directory
         self.var_dir = directory / "var"
         self.log_path = directory / "console.log"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in NOT_INHERITED},

@@ -8,7 +8,6 @@ shared server), on a free port; the console is the real supervisor (make run) po
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.ports import free_port
 from tests.supervised import SupervisedConsole
 
 pytestmark = [pytest.mark.worker]
@@ -33,9 +33,7 @@ class PrivatePostgres:
         self.bin = Path(POSTGRES_BIN[-1])
         self.directory = Path(tempfile.mkdtemp(prefix="console-pg-"))
         self.data = self.directory / "data"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/console"
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+
+from tests.ports import free_ports
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 JAR_DIR = BASE_DIR / "var" / "grid"
@@ -49,18 +50,6 @@ def grid_missing() -> str:
         if not os.access(path, os.X_OK):
             missing.append(path)
     return ", ".join(missing)
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports nothing listens on right now."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, TimeoutException
@@ -11,6 +10,7 @@ from carriers.browser import BrowserUnavailable, _descendants, browser_session
 from tests.carriers.conftest import browser_processes
 from tests.carriers.helpers import run_carrier_job
 from tests.conftest import WorkerProcesses
+from tests.ports import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -62,9 +62,7 @@ def test_a_browser_killed_mid_session_is_told_apart_as_lost(settings, tmp_path, 
 
 def test_a_grid_that_does_not_answer_is_named_and_worth_a_retry(settings, tmp_path):
     settings.BROWSER_TMP_DIR = tmp_path
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        settings.SELENIUM_REMOTE_URL = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    settings.SELENIUM_REMOTE_URL = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(BrowserUnavailable) as raised, browser_session():
         pass
     assert raised.value.message == (f"O Selenium Grid em {settings.SELENIUM_REMOTE_URL} não respondeu: confira "

@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.authentication import BOT_AUTHENTICATION, HasBotScope
+from accounts.authentication import BOT_AUTHENTICATION, BotHeaderAuthentication, HasBotScope
 from accounts.serializers import TooManyLoginAttempts
 from accounts.tokens import SessionExpired
+from accounts.usage.budgets import budget_state
+from accounts.usage.selectors import intake_counts_get, usage_month_get
 from project.seed import (
     IGNORE,
     IGNORED_FIELDS_DOC,
@@ -141,8 +143,9 @@ class WsTicketApi(APIView):
 
 
 class BotMeApi(APIView):
-    """Seed 000's status endpoint, for the calling bot: who it is, its scopes, when it was last
-    seen. Its usage and event counts join this answer when metering and events land (issue 12)."""
+    """Seed 000's status endpoint, for the calling bot: who it is and how it authenticated, its
+    usage this month, its budget, and what became of everything it sent (accepted, duplicate,
+    rejected, and accepted without an idempotency key: unkeyed)."""
 
     authentication_classes = BOT_AUTHENTICATION
     permission_classes = [HasBotScope.of("status:read")]
@@ -156,7 +159,23 @@ class BotMeApi(APIView):
 
         status = serializers.CharField()
         bot = BotSerializer()
+        authentication = serializers.DictField()
+        usage_month = serializers.DictField()
+        budget = serializers.DictField(allow_null=True)
+        over_budget = serializers.BooleanField()
+        counts = serializers.DictField()
 
     @extend_schema(operation_id="bots_me", responses={200: OutputSerializer})
     def get(self, request):
-        return Response(self.OutputSerializer({"status": "ok", "bot": request.auth}).data)
+        bot = request.auth
+        budget = budget_state(bot=bot)
+        method = "headers" if isinstance(request.successful_authenticator, BotHeaderAuthentication) else "bearer"
+        return Response(self.OutputSerializer({
+            "status": "ok",
+            "bot": bot,
+            "authentication": {"method": method, "scopes": bot.scopes, "active": bot.is_active},
+            "usage_month": usage_month_get(bot=bot),
+            "budget": budget.as_dict() if budget else None,
+            "over_budget": bool(budget and budget.over),
+            "counts": intake_counts_get(bot=bot),
+        }).data)

@@ -37,12 +37,12 @@ class AsgiRequestBody:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.application(scope, receive, send)
-        limited = not scope["path"].startswith(UNLIMITED_PATH_PREFIXES)
+        limit = body_limit(scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None and not _header(scope, b"transfer-encoding"):
             # The server reads exactly the declared length: checking the header is enough.
-            if limited and declared.isdigit() and int(declared) > settings.API_MAX_BODY_BYTES:
-                return await _send_json(send, 413, {"detail": body_too_large_message()})
+            if limit is not None and declared.isdigit() and int(declared) > limit:
+                return await _send_json(send, 413, {"detail": body_too_large_message(limit)})
             return await self.application(scope, receive, send)
 
         chunks: list[bytes] = []
@@ -53,8 +53,8 @@ class AsgiRequestBody:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if limited and size > settings.API_MAX_BODY_BYTES:
-                return await _send_json(send, 413, {"detail": body_too_large_message()})
+            if limit is not None and size > limit:
+                return await _send_json(send, 413, {"detail": body_too_large_message(limit)})
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -105,15 +105,23 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse({"detail": "Cabeçalho Content-Length inválido."}, status=400)
-        if length > settings.API_MAX_BODY_BYTES and not request.path.startswith(UNLIMITED_PATH_PREFIXES):
-            return JsonResponse({"detail": body_too_large_message()}, status=413)
+        limit = body_limit(request.path)
+        if limit is not None and length > limit:
+            return JsonResponse({"detail": body_too_large_message(limit)}, status=413)
         return None
 
 
-def body_too_large_message() -> str:
-    return (
-        f"Corpo da requisição muito grande: o limite é {settings.API_MAX_BODY_BYTES} bytes."
-    )
+def body_limit(path: str) -> int | None:
+    """The largest body `path` takes, in bytes; None where files are uploaded (no limit here)."""
+    if path.startswith(UNLIMITED_PATH_PREFIXES):
+        return None
+    if path in settings.BATCH_PATHS:
+        return settings.BATCH_MAX_BODY_BYTES
+    return settings.API_MAX_BODY_BYTES
+
+
+def body_too_large_message(limit: int | None = None) -> str:
+    return f"Corpo da requisição muito grande: o limite é {limit or settings.API_MAX_BODY_BYTES} bytes."
 
 
 def _header(scope, name: bytes) -> str | None:

@@ -7,6 +7,8 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import api as accounts_api
 from accounts import views as accounts_views
+from accounts.bot_events import api as events_api
+from accounts.usage import api as usage_api
 from jobs.admin import queue_urlpatterns
 from jobs.urls import api_v1_urlpatterns as jobs_v1
 from jobs.urls import dashboard_urlpatterns
@@ -18,6 +20,12 @@ api_v1 = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="v1-token-refresh"),
     path("ws-tickets/", accounts_api.WsTicketApi.as_view(), name="v1-ws-ticket"),
     path("bots/me/", accounts_api.BotMeApi.as_view(), name="v1-bots-me"),
+    path("token-usage/", usage_api.TokenUsageCreateApi.as_view(), name="v1-token-usage"),
+    path("token-usage/batch/", usage_api.TokenUsageBatchApi.as_view(), name="v1-token-usage-batch"),
+    path("events/", events_api.BotEventCreateApi.as_view(), name="v1-bot-events"),
+    path("events/batch/", events_api.BotEventBatchApi.as_view(), name="v1-bot-events-batch"),
+    path("dashboard/status/", events_api.DashboardStatusApi.as_view(), name="v1-dashboard-status"),
+    path("dashboard/metrics/", events_api.DashboardMetricsApi.as_view(), name="v1-dashboard-metrics"),
     *jobs_v1,
 ]
 

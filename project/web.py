@@ -11,9 +11,8 @@ import re
 
 from daphne import cli, http_protocol
 from daphne.access import AccessLogGenerator
-from django.conf import settings
 
-from project.middleware import UNLIMITED_PATH_PREFIXES
+from project.middleware import body_limit
 
 CREDENTIAL_PARAMETER = re.compile(r"(?i)([?&](?:token|ticket|access_token)=)[^&#\s]*")
 
@@ -33,7 +32,7 @@ class BoundedBodyRequest(http_protocol.WebRequest):
     """daphne's request, keeping no more of a body than the application can accept.
 
     Twisted stores a request's whole body (in a temporary file past 100 KB) before daphne hands
-    it to the application, which then refuses anything over API_MAX_BODY_BYTES with 413
+    it to the application, which then refuses anything over the route's limit with 413
     (project/middleware.py). Here, past the limit, one byte more is kept — enough for the
     application to see that the body is too large — and the rest is read off the socket and
     dropped, so no body, declared or chunked, fills the disk or the memory.
@@ -43,9 +42,9 @@ class BoundedBodyRequest(http_protocol.WebRequest):
         super().gotLength(length)
         self.body_bytes_kept = 0
         # Twisted keeps the request line's path on the channel until the request is complete.
-        path = getattr(self.channel, "_path", b"").decode("latin-1")
-        unlimited = path.startswith(UNLIMITED_PATH_PREFIXES)
-        self.body_bytes_cap = None if unlimited else settings.API_MAX_BODY_BYTES + 1
+        path = getattr(self.channel, "_path", b"").decode("latin-1").split("?", 1)[0]
+        limit = body_limit(path)
+        self.body_bytes_cap = None if limit is None else limit + 1
 
     def handleContentChunk(self, data):
         if self.body_bytes_cap is not None:

@@ -299,7 +299,9 @@ PROCESSO_CALLBACK_MAX_ATTEMPTS = env_int("PROCESSO_CALLBACK_MAX_ATTEMPTS", 20, m
 # --- API ------------------------------------------------------------------------------------
 # Request bodies above this size are refused with 413 before they are read.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# The request body middleware applies each route's own limit (project/middleware.py); Django's
+# own check only backs it up, at the largest of them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, env_int("BATCH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -370,6 +372,20 @@ BOT_TOKEN_ROTATION_GRACE_SECONDS = env_int("BOT_TOKEN_ROTATION_GRACE_SECONDS", 2
 # BOT_AUTH_FAILURE_WINDOW_SECONDS refuse it (429 with Retry-After) until the window ends.
 BOT_AUTH_FAILURE_LIMIT = env_int("BOT_AUTH_FAILURE_LIMIT", 10, minimum=1)
 BOT_AUTH_FAILURE_WINDOW_SECONDS = env_int("BOT_AUTH_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+
+# --- Bots' token usage (seed 000) and events (seed 001) ----------------------------------------
+# A usage record may say when it happened (occurred_at) up to this long ago, and this far ahead
+# of the server's clock; its free `metadata` object is at most this large as JSON.
+USAGE_MAX_AGE_DAYS = env_int("USAGE_MAX_AGE_DAYS", 90, minimum=1)
+USAGE_MAX_FUTURE_SECONDS = env_int("USAGE_MAX_FUTURE_SECONDS", 300, minimum=0)
+USAGE_METADATA_MAX_BYTES = env_int("USAGE_METADATA_MAX_BYTES", 4096, minimum=2)
+USAGE_BATCH_MAX_RECORDS = env_int("USAGE_BATCH_MAX_RECORDS", 1000, minimum=1)
+# One event is at most EVENT_MAX_BYTES as JSON; a batch holds at most EVENTS_BATCH_MAX_EVENTS.
+EVENT_MAX_BYTES = env_int("EVENT_MAX_BYTES", 32 * 1024, minimum=256)
+EVENTS_BATCH_MAX_EVENTS = env_int("EVENTS_BATCH_MAX_EVENTS", 500, minimum=1)
+# Batches may be larger than other bodies (API_MAX_BODY_BYTES): this many bytes on these routes.
+BATCH_MAX_BODY_BYTES = env_int("BATCH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+BATCH_PATHS = ("/api/v1/token-usage/batch/", "/api/v1/events/batch/")
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
 # Every login (/auth/login, /api/v1/auth/token/, the staff and admin login pages) goes through

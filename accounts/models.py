@@ -229,17 +229,17 @@ class UsageDaily(models.Model):
     """Usage summed per bot, model and day (in TIME_ZONE), kept in step with TokenUsage in the
     same transaction: the dashboards and the budget read these few rows instead of every record."""
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
-    model = models.CharField(max_length=100)
-    day = models.DateField()
-    records = models.PositiveBigIntegerField(default=0)
-    prompt_tokens = models.PositiveBigIntegerField(default=0)
-    completion_tokens = models.PositiveBigIntegerField(default=0)
-    cached_tokens = models.PositiveBigIntegerField(default=0)
-    reasoning_tokens = models.PositiveBigIntegerField(default=0)
-    total_tokens = models.PositiveBigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=24, decimal_places=10, default=0)
-    unpriced_records = models.PositiveBigIntegerField(default=0)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", verbose_name="bot")
+    model = models.CharField("modelo", max_length=100)
+    day = models.DateField("dia")
+    records = models.PositiveBigIntegerField("registros", default=0)
+    prompt_tokens = models.PositiveBigIntegerField("tokens de entrada", default=0)
+    completion_tokens = models.PositiveBigIntegerField("tokens de saída", default=0)
+    cached_tokens = models.PositiveBigIntegerField("em cache (da entrada)", default=0)
+    reasoning_tokens = models.PositiveBigIntegerField("de raciocínio (da saída)", default=0)
+    total_tokens = models.PositiveBigIntegerField("total de tokens", default=0)
+    cost = models.DecimalField("custo (USD)", max_digits=24, decimal_places=10, default=0)
+    unpriced_records = models.PositiveBigIntegerField("registros sem preço", default=0)
 
     class Meta:
         verbose_name = "consumo diário"
@@ -255,14 +255,16 @@ class UsageConversationDaily(models.Model):
     """Usage summed per conversation and day: the "top conversations" of a period without a scan
     of every record."""
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
-    conversation_id = models.CharField(max_length=200)
-    day = models.DateField()
-    records = models.PositiveBigIntegerField(default=0)
-    total_tokens = models.PositiveBigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", verbose_name="bot")
+    conversation_id = models.CharField("conversa", max_length=200)
+    day = models.DateField("dia")
+    records = models.PositiveBigIntegerField("registros", default=0)
+    total_tokens = models.PositiveBigIntegerField("total de tokens", default=0)
+    cost = models.DecimalField("custo (USD)", max_digits=24, decimal_places=10, default=0)
 
     class Meta:
+        verbose_name = "consumo diário por conversa"
+        verbose_name_plural = "consumo diário por conversa"
         constraints = [models.UniqueConstraint(fields=["bot", "conversation_id", "day"],
                                                name="usage_conversation_daily_unique")]
         indexes = [models.Index(fields=["day"], name="usage_conv_daily_day")]
@@ -306,7 +308,7 @@ class BotEvent(models.Model):
 
     bot = models.ForeignKey(Bot, on_delete=models.PROTECT, related_name="events", verbose_name="bot")
     event = models.CharField("evento", max_length=100)
-    payload = models.JSONField("payload", default=dict)
+    payload = models.JSONField("conteúdo (payload)", default=dict)
     extra = models.JSONField("campos extras", default=dict, blank=True)
     # NULL when absent, as TokenUsage.request_id.
     event_id = models.CharField("id do evento", max_length=200, null=True, blank=True)  # noqa: DJ001
@@ -349,13 +351,15 @@ class IntakeTally(models.Model):
         REJECTED = "rejected", "recusados"
         UNKEYED = "unkeyed", "sem chave"
 
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
-    stream = models.CharField(max_length=10, choices=Stream.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    day = models.DateField()
-    count = models.PositiveBigIntegerField(default=0)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+", verbose_name="bot")
+    stream = models.CharField("fluxo", max_length=10, choices=Stream.choices)
+    outcome = models.CharField("resultado", max_length=10, choices=Outcome.choices)
+    day = models.DateField("dia")
+    count = models.PositiveBigIntegerField("quantidade", default=0)
 
     class Meta:
+        verbose_name = "contagem de recebimentos"
+        verbose_name_plural = "contagens de recebimentos"
         constraints = [models.UniqueConstraint(fields=["bot", "stream", "outcome", "day"], name="intake_tally_unique")]
 
     def __str__(self) -> str:

@@ -63,7 +63,7 @@ def test_the_index_names_every_entry_in_portuguese(superuser_client):
 
 @pytest.mark.parametrize("app_label", ["accounts", "jobs"])
 def test_every_model_and_field_of_ours_has_a_portuguese_name(app_label):
-    same_in_portuguese = {"id", "status", "job"}
+    same_in_portuguese = {"id", "status", "job", "bot"}
     unnamed = []
     for model in apps.get_app_config(app_label).get_models():
         if "verbose_name" not in model._meta.original_attrs:

@@ -1,4 +1,4 @@
-"""How /openapi.json and /docs group the operations: four fixed tags, chosen by path.
+"""How /openapi.json and /docs group the operations: five fixed tags, chosen by path.
 
 One rule for every view (ours, simplejwt's, whatever comes next) keeps /docs from growing a new
 group per author; views do not set tags themselves.
@@ -10,6 +10,7 @@ SEED = "Rotas do seed"
 REST_V1 = "REST v1"
 AUTH = "Autenticação"
 SYSTEM = "Sistema"
+BOTS = "Bots"
 
 # In the order /docs shows them.
 TAGS = [
@@ -17,11 +18,14 @@ TAGS = [
                                   "(erros {\"detail\": …}, validação 422)."},
     {"name": REST_V1, "description": "A API REST para novos frontends: recursos, paginação e filtros."},
     {"name": AUTH, "description": "Tokens JWT (rotas do seed e /api/v1) e tickets para o websocket e o SSE."},
+    {"name": BOTS, "description": "Rotas dos bots externos, com credencial de bot (x-bot-id + x-bot-token, ou "
+                                  "Bearer cbot_…): consumo de tokens, eventos, status do painel."},
     {"name": SYSTEM, "description": "Saúde do serviço."},
 ]
 
 AUTH_PREFIXES = ("/auth/", "/api/v1/auth/", "/api/v1/ws-tickets/")
 SYSTEM_PATHS = ("/health", "/metrics")
+BOT_PREFIXES = ("/api/v1/token-usage/", "/api/v1/events/", "/api/v1/dashboard/", "/api/v1/bots/")
 
 
 class ConsoleAutoSchema(AutoSchema):
@@ -41,6 +45,8 @@ def operation_tag(path: str) -> str:
         return AUTH
     if path in SYSTEM_PATHS:
         return SYSTEM
+    if path.startswith(BOT_PREFIXES):
+        return BOTS
     if path.startswith("/api/v1/"):
         return REST_V1
     return SEED

@@ -51,9 +51,9 @@ def test_the_schema_documents_both_surfaces(client):
         assert path in paths, path
 
 
-def test_every_operation_sits_in_exactly_one_of_four_groups(client):
+def test_every_operation_sits_in_exactly_one_of_five_groups(client):
     schema = client.get("/openapi.json").json()
-    groups = ["Rotas do seed", "REST v1", "Autenticação", "Sistema"]
+    groups = ["Rotas do seed", "REST v1", "Autenticação", "Bots", "Sistema"]
 
     assert [tag["name"] for tag in schema["tags"]] == groups
     assert all(tag["description"] for tag in schema["tags"])
@@ -66,7 +66,10 @@ def test_every_operation_sits_in_exactly_one_of_four_groups(client):
         "POST /executar/{operadora}": "Rotas do seed", "POST /executar/sat": "Rotas do seed",
         "GET /status/{job_id}": "Rotas do seed", "GET /jobs": "Rotas do seed",
         "GET /api/v1/jobs/": "REST v1", "POST /api/v1/jobs/": "REST v1", "GET /api/v1/jobs/{id}/": "REST v1",
-        "GET /api/v1/bots/me/": "REST v1",
+        "GET /api/v1/bots/me/": "Bots",
+        "POST /api/v1/token-usage/": "Bots", "POST /api/v1/token-usage/batch/": "Bots",
+        "POST /api/v1/events/": "Bots", "POST /api/v1/events/batch/": "Bots",
+        "GET /api/v1/dashboard/status/": "Bots", "GET /api/v1/dashboard/metrics/": "Bots",
         "POST /auth/login": "Autenticação", "GET /auth/token": "Autenticação", "GET /auth/tokenRefresh": "Autenticação",
         "POST /api/v1/auth/token/": "Autenticação", "POST /api/v1/auth/token/refresh/": "Autenticação",
         "POST /api/v1/ws-tickets/": "Autenticação",

@@ -336,6 +336,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "jobs.models.JobStatus",
         "HealthStatusEnum": ["healthy", "unhealthy"],
+        "IntakeItemStatusEnum": ["accepted", "duplicate", "rejected"],
     },
 }
 

@@ -118,12 +118,13 @@ def usage_rollups_rebuild(*, day: date) -> None:
     UsageDaily.objects.bulk_create(
         UsageDaily(bot_id=row["bot_id"], model=row["model"], day=day, records=row["records"],
                    prompt_tokens=row["prompt"], completion_tokens=row["completion"], cached_tokens=row["cached"],
-                   reasoning_tokens=row["reasoning"], total_tokens=row["total"], cost=row["cost"] or 0,
+                   reasoning_tokens=row["reasoning"], total_tokens=row["total"], cost=row["cost_sum"] or 0,
                    unpriced_records=row["unpriced"])
         for row in records.values("bot_id", "model").annotate(
             records=Count("id"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"),
             cached=Sum("cached_tokens"), reasoning=Sum("reasoning_tokens"), total=Sum("total_tokens"),
-            cost=Sum("cost"), unpriced=Count("id", filter=Q(cost__isnull=True)),
+            # Not named "cost": the filter below would read the annotation instead of the field.
+            cost_sum=Sum("cost"), unpriced=Count("id", filter=Q(cost__isnull=True)),
         ).order_by()
     )
     UsageConversationDaily.objects.bulk_create(

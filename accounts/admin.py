@@ -1,14 +1,37 @@
-from django.contrib import admin
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import bots, selectors, services
 from accounts.forms import AdminLoginForm, BotCreateForm, BotForm, IntegrationTokenIssueForm
-from accounts.models import BOT_SCOPES, Bot, IntegrationToken, IssuedJwt, LoginAttempt, RevokedJwt, User
+from accounts.models import (
+    BOT_SCOPES,
+    Bot,
+    BotEvent,
+    BudgetAlert,
+    IntegrationToken,
+    IssuedJwt,
+    LoginAttempt,
+    ModelPrice,
+    RevokedJwt,
+    TokenUsage,
+    UsageDaily,
+    User,
+)
+from accounts.usage.services import usage_costs_recompute
 from project.admin_site import PermissionLabelsMixin, ReadOnlyModelAdmin
 
 # The admin login says so when a login is locked out (django-axes).
@@ -119,7 +142,15 @@ class BotAdmin(CredentialPagesMixin, admin.ModelAdmin):
     list_select_related = ("owner",)
     readonly_fields = ("bot_id", "last_seen_at", "last_seen_address", "token_rotated_at",
                        "previous_token_expires_at", "created_at", "updated_at")
-    fields = ("bot_id", "name", "owner", "team", "scopes", "is_active", *readonly_fields[1:])
+    fieldsets = (
+        (None, {"fields": ("bot_id", "name", "owner", "team", "scopes", "is_active")}),
+        ("Orçamento mensal", {
+            "fields": ("budget_unit", "monthly_budget", "budget_warning_percent"),
+            "description": "Mês do calendário, no fuso do console. Sem unidade, o bot não tem orçamento. "
+                           "O consumo acima do orçamento continua registrado: o orçamento avisa, não bloqueia.",
+        }),
+        ("Credencial e atividade", {"fields": readonly_fields[1:]}),
+    )
     actions = ["rotate", "disable"]
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -154,6 +185,293 @@ class BotAdmin(CredentialPagesMixin, admin.ModelAdmin):
             self.log_change(request, bot, "Bot desativado.")
             count += 1
         self.message_user(request, f"{count} bot(s) desativado(s).")
+
+
+# --- Metering: prices, token usage, budget alerts and events of bots -----------------------------
+
+PRICE_FIELDS = {"model", "valid_from", "input_per_million", "cached_input_per_million", "output_per_million",
+                "reasoning_per_million"}
+
+
+def usd(value: Decimal | None) -> str:
+    """A cost in USD with the decimals it has (up to the stored ten), in the admin's locale."""
+    if value is None:
+        return "—"
+    text = f"{value:.10f}".rstrip("0").rstrip(".")
+    return f"US$ {number_format(Decimal(text), use_l10n=True)}"
+
+
+def shortened(value: str, size: int = 24):
+    """A long client-chosen id cut to `size` characters, with the whole of it on hover."""
+    if not value:
+        return "—"
+    if len(value) <= size:
+        return value
+    return format_html('<span title="{}">{}…</span>', value, value[:size])
+
+
+def pretty_json(value) -> str:
+    return format_html('<pre class="admin-json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False,
+                                                                        sort_keys=True))
+
+
+def next_price_start(model: str, after: datetime, *, exclude: int | None = None) -> datetime | None:
+    """When the next price of `model` after `after` starts: the end of the period of a price."""
+    prices = ModelPrice.objects.filter(model=model, valid_from__gt=after)
+    if exclude is not None:
+        prices = prices.exclude(pk=exclude)
+    return prices.order_by("valid_from").values_list("valid_from", flat=True).first()
+
+
+def open_end() -> datetime:
+    # A record may say it happened up to USAGE_MAX_FUTURE_SECONDS ahead: "until now" includes it.
+    return timezone.now() + timedelta(seconds=settings.USAGE_MAX_FUTURE_SECONDS)
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    """Prices per million tokens, each in force from `valid_from` to the next price of its model.
+
+    Saving a price does not recompute the costs already recorded: it says how many records its
+    period holds and how to recompute them. A period can hold hundreds of thousands of records,
+    each read and written again, which is no work for a save button to do while the page waits;
+    and rewriting past costs changes figures already reported and budgets already counted, so
+    staff do it when the prices are right (often after more than one correction), with the action
+    *Recalcular custos do período* or `manage.py usage_recompute_costs`."""
+
+    list_display = ("model", "valid_from", "valid_until", "input_per_million", "cached_input_per_million",
+                    "output_per_million", "reasoning_per_million", "note")
+    list_filter = ("model", "valid_from")
+    search_fields = ("model", "note")
+    fields = ("model", "valid_from", "input_per_million", "cached_input_per_million", "output_per_million",
+              "reasoning_per_million", "note", "created_at")
+    readonly_fields = ("created_at",)
+    actions = ["recompute_period"]
+
+    def get_queryset(self, request):
+        following = ModelPrice.objects.filter(model=OuterRef("model"), valid_from__gt=OuterRef("valid_from"))
+        return super().get_queryset(request).annotate(
+            next_from=Subquery(following.order_by("valid_from").values("valid_from")[:1]))
+
+    @admin.display(description="válido até", ordering="next_from")
+    def valid_until(self, obj):
+        if obj.next_from is not None:
+            return date_format(timezone.localtime(obj.next_from), "DATETIME_FORMAT")
+        return "em vigor" if obj.valid_from <= timezone.now() else "—"
+
+    @admin.action(description="Recalcular custos do período", permissions=["change"])
+    def recompute_period(self, request, queryset):
+        """Price again the records of each selected price's model, from its start to the next price."""
+        changed = 0
+        periods = []
+        for price in queryset.order_by("model", "valid_from"):
+            end = price.next_from or open_end()
+            changed += usage_costs_recompute(start=price.valid_from, end=end, models=[price.model])
+            periods.append(str(price))
+        self.message_user(request, f"Custos recalculados ({'; '.join(periods)}): {changed} registro(s) de consumo "
+                                   "mudaram.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        before_model, before_from = form.initial.get("model"), form.initial.get("valid_from")
+        super().save_model(request, obj, form, change)
+        if change and not PRICE_FIELDS & set(form.changed_data):
+            return
+        models = {obj.model} | ({before_model} if change and before_model else set())
+        starts = [obj.valid_from] + ([before_from] if change and before_from else [])
+        self._recompute_hint(request, models=sorted(models), start=min(starts), latest=max(starts), price=obj,
+                             own_period=not change or (before_model == obj.model and obj.valid_from <= before_from))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._recompute_hint(request, models=[obj.model], start=obj.valid_from, latest=obj.valid_from)
+
+    def delete_queryset(self, request, queryset):
+        removed = list(queryset.values_list("model", "valid_from"))
+        super().delete_queryset(request, queryset)
+        for model, valid_from in removed:
+            self._recompute_hint(request, models=[model], start=valid_from, latest=valid_from)
+
+    def _recompute_hint(self, request, *, models: list[str], start: datetime, latest: datetime,
+                        price: ModelPrice | None = None, own_period: bool = False) -> None:
+        """Tell staff which recorded costs the change leaves behind, and how to recompute them."""
+        ends = [next_price_start(model, latest) for model in models]
+        end = min([e for e in ends if e is not None], default=None) or open_end()
+        affected = TokenUsage.objects.filter(model__in=models, occurred_at__gte=start, occurred_at__lt=end).count()
+        names = ", ".join(models)
+        if not affected:
+            self.message_user(request, f"Nenhum consumo de {names} registrado no período afetado: nada a recalcular.",
+                              messages.INFO)
+            return
+        first = timezone.localtime(start)
+        last = timezone.localtime(end - timedelta(microseconds=1))
+        command = (f"manage.py usage_recompute_costs --from {first:%Y-%m-%d} --to {last:%Y-%m-%d} "
+                   + " ".join(f"--model {model}" for model in models))
+        how = (f"selecione este preço na lista e use a ação “Recalcular custos do período”, ou rode {command}"
+               if own_period and price is not None else f"rode {command}")
+        self.message_user(
+            request,
+            f"{affected} registro(s) de consumo de {names} entre {first:%d/%m/%Y %H:%M} e {last:%d/%m/%Y %H:%M} "
+            f"mantêm o custo calculado antes desta mudança. Para recalculá-los, {how}.",
+            messages.WARNING,
+        )
+
+
+class UsageModelFilter(admin.SimpleListFilter):
+    """The models that have usage, from the daily sums (a few rows) rather than every record."""
+
+    title = "modelo"
+    parameter_name = "modelo"
+
+    def lookups(self, request, model_admin):
+        used = UsageDaily.objects.order_by("model").values_list("model", flat=True).distinct()
+        return [(model, model) for model in used]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(model=self.value()) if self.value() else queryset
+
+
+class PricedFilter(admin.SimpleListFilter):
+    title = "preço"
+    parameter_name = "preco"
+
+    def lookups(self, request, model_admin):
+        return [("com", "com preço"), ("sem", "sem preço")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "com":
+            return queryset.filter(cost__isnull=False)
+        if self.value() == "sem":
+            return queryset.filter(cost__isnull=True)
+        return queryset
+
+
+class OccurredFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "data"
+
+
+class BotNameMixin:
+    @admin.display(description="bot", ordering="bot__name")
+    def bot_name(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.bot.bot_id, obj.bot.name)
+
+
+@admin.register(TokenUsage)
+class TokenUsageAdmin(BotNameMixin, ReadOnlyModelAdmin):
+    """Every LLM call the bots reported, as they reported it. Built for a table of millions of
+    rows: no total count on each page, filters whose choices come from small tables, searches by
+    exact id (which the indexes answer), and no date hierarchy (its links scan every record)."""
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    list_display = ("occurred_at", "bot_name", "model", "prompt_tokens", "completion_tokens", "total_tokens",
+                    "cost_usd", "short_request_id", "short_conversation")
+    list_filter = ("bot", UsageModelFilter, PricedFilter, ("occurred_at", OccurredFilter))
+    search_fields = ("request_id__exact", "conversation_id__exact")
+    search_help_text = "O id da requisição (request_id) ou da conversa (conversation_id), exatos."
+    list_select_related = ("bot",)
+    show_full_result_count = False
+    list_per_page = 50
+    fields = ("bot", "model", "occurred_at", "received_at", "prompt_tokens", "cached_tokens", "completion_tokens",
+              "reasoning_tokens", "total_tokens", "cost_usd", "price", "request_id", "conversation_id",
+              "metadata_pretty")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("bot", "price")
+
+    @admin.display(description="custo (USD)", ordering="cost")
+    def cost_usd(self, obj):
+        if obj.cost is None:
+            return format_html('<strong class="usage-unpriced" title="{}">sem preço</strong>',
+                               f"O modelo {obj.model} não tinha preço em vigor quando o consumo ocorreu.")
+        return usd(obj.cost)
+
+    @admin.display(description="id da requisição", ordering="request_id")
+    def short_request_id(self, obj):
+        return shortened(obj.request_id or "")
+
+    @admin.display(description="conversa", ordering="conversation_id")
+    def short_conversation(self, obj):
+        return shortened(obj.conversation_id)
+
+    @admin.display(description="metadados")
+    def metadata_pretty(self, obj):
+        return pretty_json(obj.metadata) if obj.metadata else "—"
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    title = "tipo de evento"
+    parameter_name = "evento"
+    max_choices = 100
+
+    def lookups(self, request, model_admin):
+        names = BotEvent.objects.order_by("event").values_list("event", flat=True).distinct()[:self.max_choices]
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event=self.value()) if self.value() else queryset
+
+
+@admin.register(BotEvent)
+class BotEventAdmin(BotNameMixin, ReadOnlyModelAdmin):
+    """What the bots sent to the dashboard (seed 001), newest first; the payload in full on its page."""
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    list_display = ("received_at", "bot_name", "event", "short_event_id", "user_ref", "order_ref", "occurred_at")
+    list_filter = ("bot", EventTypeFilter, "received_at")
+    search_fields = ("event_id__exact", "user_ref__exact", "order_ref__exact")
+    search_help_text = "O id do evento, o usuário (payload.userId) ou o pedido (payload.orderId), exatos."
+    list_select_related = ("bot",)
+    show_full_result_count = False
+    list_per_page = 50
+    fields = ("bot", "event", "event_id", "occurred_at", "received_at", "user_ref", "order_ref", "payload_pretty",
+              "extra_pretty")
+    readonly_fields = fields
+
+    @admin.display(description="id do evento", ordering="event_id")
+    def short_event_id(self, obj):
+        return shortened(obj.event_id or "")
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj):
+        return pretty_json(obj.payload)
+
+    @admin.display(description="campos extras")
+    def extra_pretty(self, obj):
+        return pretty_json(obj.extra) if obj.extra else "—"
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(BotNameMixin, ReadOnlyModelAdmin):
+    list_display = ("created_at", "bot_name", "month_label", "level", "used_amount", "budget_amount")
+    list_filter = ("level", "unit", "bot", "month")
+    search_fields = ("bot__name", "bot__bot_id")
+    list_select_related = ("bot",)
+    fields = ("bot", "month_label", "level", "unit", "used_amount", "budget_amount", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="mês", ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%m/%Y}"
+
+    @admin.display(description="usado", ordering="used")
+    def used_amount(self, obj):
+        return self._amount(obj.used, obj.unit)
+
+    @admin.display(description="orçamento", ordering="budget")
+    def budget_amount(self, obj):
+        return self._amount(obj.budget, obj.unit)
+
+    @staticmethod
+    def _amount(value: Decimal, unit: str) -> str:
+        if unit == "tokens":
+            return f"{number_format(int(value), use_l10n=True, force_grouping=True)} tokens"
+        return usd(value)
 
 
 @admin.register(LoginAttempt)

@@ -54,7 +54,8 @@ class IntegrationTokenIssueForm(forms.Form):
 
 
 class BotForm(forms.ModelForm):
-    """A bot's editable facts; its scopes as checkboxes from the fixed set."""
+    """A bot's editable facts; its scopes as checkboxes from the fixed set, and its monthly
+    budget, whose unit and amount come together or not at all."""
 
     scopes = forms.MultipleChoiceField(
         label="escopos", required=False, widget=forms.CheckboxSelectMultiple,
@@ -63,12 +64,28 @@ class BotForm(forms.ModelForm):
 
     class Meta:
         model = Bot
-        fields = ["name", "owner", "team", "scopes", "is_active"]
+        fields = ["name", "owner", "team", "scopes", "is_active", "budget_unit", "monthly_budget",
+                  "budget_warning_percent"]
 
     def clean_scopes(self) -> list[str]:
         return [scope for scope in BOT_SCOPES if scope in self.cleaned_data["scopes"]]
 
+    def clean(self) -> dict:
+        data = super().clean()
+        if "budget_unit" not in data or "monthly_budget" not in data:
+            return data  # a field error already says what is wrong
+        unit, amount = data["budget_unit"], data["monthly_budget"]
+        if unit and amount is None:
+            self.add_error("monthly_budget", "Informe o orçamento mensal na unidade escolhida, ou deixe a unidade "
+                                             "em branco para o bot não ter orçamento.")
+        elif amount is not None and not unit:
+            self.add_error("budget_unit", "Escolha a unidade do orçamento (tokens ou custo em USD), ou apague o "
+                                          "valor para o bot não ter orçamento.")
+        return data
+
 
 class BotCreateForm(BotForm):
+    """A new bot: its budget is set afterwards, on its change page."""
+
     class Meta(BotForm.Meta):
         fields = ["name", "owner", "team", "scopes"]

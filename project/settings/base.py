@@ -387,6 +387,11 @@ EVENTS_BATCH_MAX_EVENTS = env_int("EVENTS_BATCH_MAX_EVENTS", 500, minimum=1)
 # Batches may be larger than other bodies (API_MAX_BODY_BYTES): this many bytes on these routes.
 BATCH_MAX_BODY_BYTES = env_int("BATCH_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 BATCH_PATHS = ("/api/v1/token-usage/batch/", "/api/v1/events/batch/")
+# /metrics' counters of usage and intake (accounts/metrics.py) name at most this many bots (those
+# with the most records and events) and priced models (those with the most records); the rest are
+# summed under "other", so that the number of series stays bounded.
+BOT_METRICS_MAX_BOTS = env_int("BOT_METRICS_MAX_BOTS", 50, minimum=0)
+BOT_METRICS_MAX_MODELS = env_int("BOT_METRICS_MAX_MODELS", 50, minimum=0)
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
 # Every login (/auth/login, /api/v1/auth/token/, the staff and admin login pages) goes through

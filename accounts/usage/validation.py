@@ -14,6 +14,7 @@ from project.intake import json_size, parse_timestamp
 
 MAX_TOKENS = 10**12
 MAX_TEXT = 200
+MAX_MODEL = 100  # TokenUsage.model's and UsageDaily.model's column
 FIELDS = frozenset({
     "model", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
     "prompt_tokens_details", "completion_tokens_details", "request_id", "conversation_id", "occurred_at", "metadata",
@@ -59,7 +60,7 @@ def usage_record_clean(data: Any, *, now: datetime) -> CleanRecord:
     for name in sorted(set(data) - FIELDS):
         errors[str(name)[:64]] = ["campo desconhecido"]
 
-    model = _text(data, "model", errors, required=True)
+    model = _text(data, "model", errors, required=True, limit=MAX_MODEL)
     prompt = _tokens(data, "prompt_tokens", errors, required=True)
     completion = _tokens(data, "completion_tokens", errors, required=True)
     total = _tokens(data, "total_tokens", errors)
@@ -106,7 +107,7 @@ def usage_record_clean(data: Any, *, now: datetime) -> CleanRecord:
     )
 
 
-def _text(data: dict, name: str, errors: dict, *, required: bool = False) -> str | None:
+def _text(data: dict, name: str, errors: dict, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
     value = data.get(name)
     if value is None:
         if required:
@@ -119,8 +120,8 @@ def _text(data: dict, name: str, errors: dict, *, required: bool = False) -> str
     if not value:
         errors.setdefault(name, []).append("não pode ser vazio")
         return None
-    if len(value) > MAX_TEXT:
-        errors.setdefault(name, []).append(f"longo demais: no máximo {MAX_TEXT} caracteres")
+    if len(value) > limit:
+        errors.setdefault(name, []).append(f"longo demais: no máximo {limit} caracteres")
         return None
     return value
 

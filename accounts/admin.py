@@ -193,21 +193,23 @@ PRICE_FIELDS = {"model", "valid_from", "input_per_million", "cached_input_per_mi
                 "reasoning_per_million"}
 
 
-def usd(value: Decimal | None) -> str:
-    """A cost in USD with the decimals it has (up to the stored ten), in the admin's locale."""
-    if value is None:
-        return "—"
+def decimal_text(value: Decimal) -> str:
+    """`value` with the decimals it has (up to the stored ten, no trailing zeros), in the admin's locale."""
     text = f"{value:.10f}".rstrip("0").rstrip(".")
-    return f"US$ {number_format(Decimal(text), use_l10n=True)}"
+    return number_format(Decimal(text), use_l10n=True)
 
 
-def shortened(value: str, size: int = 24):
+def usd(value: Decimal | None) -> str:
+    return "—" if value is None else f"US$ {decimal_text(value)}"
+
+
+def shortened(value: str, size: int = 16):
     """A long client-chosen id cut to `size` characters, with the whole of it on hover."""
     if not value:
         return "—"
     if len(value) <= size:
         return value
-    return format_html('<span title="{}">{}…</span>', value, value[:size])
+    return format_html('<span class="nowrap" title="{}">{}…</span>', value, value[:size])
 
 
 def pretty_json(value) -> str:
@@ -239,8 +241,8 @@ class ModelPriceAdmin(admin.ModelAdmin):
     staff do it when the prices are right (often after more than one correction), with the action
     *Recalcular custos do período* or `manage.py usage_recompute_costs`."""
 
-    list_display = ("model", "valid_from", "valid_until", "input_per_million", "cached_input_per_million",
-                    "output_per_million", "reasoning_per_million", "note")
+    list_display = ("model", "starts", "valid_until", "input_price", "cached_input_price", "output_price",
+                    "reasoning_price", "note")
     list_filter = ("model", "valid_from")
     search_fields = ("model", "note")
     fields = ("model", "valid_from", "input_per_million", "cached_input_per_million", "output_per_million",
@@ -253,11 +255,36 @@ class ModelPriceAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             next_from=Subquery(following.order_by("valid_from").values("valid_from")[:1]))
 
-    @admin.display(description="válido até", ordering="next_from")
+    # Short headings, so that the list fits a 1280 px screen; the form keeps the long names.
+    @admin.display(description="desde", ordering="valid_from")
+    def starts(self, obj):
+        return date_format(timezone.localtime(obj.valid_from), "DATETIME_FORMAT")
+
+    @admin.display(description="até", ordering="next_from")
     def valid_until(self, obj):
         if obj.next_from is not None:
             return date_format(timezone.localtime(obj.next_from), "DATETIME_FORMAT")
         return "em vigor" if obj.valid_from <= timezone.now() else "—"
+
+    @admin.display(description="entrada (US$/M)", ordering="input_per_million")
+    def input_price(self, obj):
+        return decimal_text(obj.input_per_million)
+
+    @admin.display(description="cache (US$/M)", ordering="cached_input_per_million")
+    def cached_input_price(self, obj):
+        if obj.cached_input_per_million is None:
+            return "= entrada"
+        return decimal_text(obj.cached_input_per_million)
+
+    @admin.display(description="saída (US$/M)", ordering="output_per_million")
+    def output_price(self, obj):
+        return decimal_text(obj.output_per_million)
+
+    @admin.display(description="raciocínio (US$/M)", ordering="reasoning_per_million")
+    def reasoning_price(self, obj):
+        if obj.reasoning_per_million is None:
+            return "= saída"
+        return decimal_text(obj.reasoning_per_million)
 
     @admin.action(description="Recalcular custos do período", permissions=["change"])
     def recompute_period(self, request, queryset):
@@ -267,7 +294,8 @@ class ModelPriceAdmin(admin.ModelAdmin):
         for price in queryset.order_by("model", "valid_from"):
             end = price.next_from or open_end()
             changed += usage_costs_recompute(start=price.valid_from, end=end, models=[price.model])
-            periods.append(str(price))
+            until = f"até {timezone.localtime(price.next_from):%d/%m/%Y %H:%M}" if price.next_from else "até agora"
+            periods.append(f"{price.model} de {timezone.localtime(price.valid_from):%d/%m/%Y %H:%M} {until}")
         self.message_user(request, f"Custos recalculados ({'; '.join(periods)}): {changed} registro(s) de consumo "
                                    "mudaram.", messages.SUCCESS)
 
@@ -304,13 +332,14 @@ class ModelPriceAdmin(admin.ModelAdmin):
             return
         first = timezone.localtime(start)
         last = timezone.localtime(end - timedelta(microseconds=1))
+        until = f"{last:%d/%m/%Y %H:%M}" if end < timezone.now() else "agora"
         command = (f"manage.py usage_recompute_costs --from {first:%Y-%m-%d} --to {last:%Y-%m-%d} "
                    + " ".join(f"--model {model}" for model in models))
         how = (f"selecione este preço na lista e use a ação “Recalcular custos do período”, ou rode {command}"
                if own_period and price is not None else f"rode {command}")
         self.message_user(
             request,
-            f"{affected} registro(s) de consumo de {names} entre {first:%d/%m/%Y %H:%M} e {last:%d/%m/%Y %H:%M} "
+            f"{affected} registro(s) de consumo de {names} entre {first:%d/%m/%Y %H:%M} e {until} "
             f"mantêm o custo calculado antes desta mudança. Para recalculá-los, {how}.",
             messages.WARNING,
         )
@@ -366,8 +395,8 @@ class TokenUsageAdmin(BotNameMixin, ReadOnlyModelAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}
 
-    list_display = ("occurred_at", "bot_name", "model", "prompt_tokens", "completion_tokens", "total_tokens",
-                    "cost_usd", "short_request_id", "short_conversation")
+    list_display = ("occurred_at", "bot_name", "model", "prompt", "completion", "total", "cost_usd",
+                    "short_request_id", "short_conversation")
     list_filter = ("bot", UsageModelFilter, PricedFilter, ("occurred_at", OccurredFilter))
     search_fields = ("request_id__exact", "conversation_id__exact")
     search_help_text = "O id da requisição (request_id) ou da conversa (conversation_id), exatos."
@@ -382,12 +411,24 @@ class TokenUsageAdmin(BotNameMixin, ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("bot", "price")
 
+    @admin.display(description="entrada", ordering="prompt_tokens")
+    def prompt(self, obj):
+        return obj.prompt_tokens
+
+    @admin.display(description="saída", ordering="completion_tokens")
+    def completion(self, obj):
+        return obj.completion_tokens
+
+    @admin.display(description="total", ordering="total_tokens")
+    def total(self, obj):
+        return obj.total_tokens
+
     @admin.display(description="custo (USD)", ordering="cost")
     def cost_usd(self, obj):
         if obj.cost is None:
-            return format_html('<strong class="usage-unpriced" title="{}">sem preço</strong>',
+            return format_html('<strong class="usage-unpriced nowrap" title="{}">sem preço</strong>',
                                f"O modelo {obj.model} não tinha preço em vigor quando o consumo ocorreu.")
-        return usd(obj.cost)
+        return decimal_text(obj.cost)
 
     @admin.display(description="id da requisição", ordering="request_id")
     def short_request_id(self, obj):

@@ -66,6 +66,13 @@ class BotForm(forms.ModelForm):
         model = Bot
         fields = ["name", "owner", "team", "scopes", "is_active", "budget_unit", "monthly_budget",
                   "budget_warning_percent"]
+        help_texts = {"monthly_budget": "Em tokens (entrada + saída) ou em USD, conforme a unidade."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        amount = self.initial.get("monthly_budget")
+        if amount is not None and "." in f"{amount:f}":  # 50, not the column's 50.000000
+            self.initial["monthly_budget"] = f"{amount:f}".rstrip("0").rstrip(".")
 
     def clean_scopes(self) -> list[str]:
         return [scope for scope in BOT_SCOPES if scope in self.cleaned_data["scopes"]]

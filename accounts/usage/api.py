@@ -98,7 +98,7 @@ class TokenUsageCreateApi(_BotIntakeApi):
     )
     def post(self, request):
         outcome = services.usage_record_many(bot=request.auth, items=[request.data],
-                                             idempotency_key=self.idempotency_key(request))
+                                             idempotency_key=self.idempotency_key(request), single=True)
         result = outcome.results[0]
         if result.status == intake.REJECTED:
             status = 409 if result.reason == "conflict" else 400

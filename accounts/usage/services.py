@@ -37,14 +37,16 @@ class KeyMismatch(ValueError):
     """The Idempotency-Key header and the body's request_id name different keys."""
 
 
-def usage_record_many(*, bot: Bot, items: list[Any], idempotency_key: str | None = None) -> UsageOutcome:
+def usage_record_many(*, bot: Bot, items: list[Any], idempotency_key: str | None = None,
+                      single: bool = False) -> UsageOutcome:
     """Record each item of `items` for `bot`, once per idempotency key, and say what became of each.
 
     An item's key is its `request_id`; with `idempotency_key` (the request's Idempotency-Key
-    header) a single item takes it as its key, and the items of a batch that have none take
-    `<key>:<position>`, so a retried keyless batch is still counted once. A key already stored
-    with the same record is a `duplicate` (nothing is counted); with another record it is refused
-    as a `conflict`. Costs use the price in force at each record's `occurred_at`.
+    header) a `single` record (the one-record route) takes it as its key, and the items of a batch
+    (even a batch of one) that have none take `<key>:<position>`, so a retried keyless batch is
+    still counted once. A key already stored with the same record is a `duplicate` (nothing is
+    counted); with another record it is refused as a `conflict`. Costs use the price in force at
+    each record's `occurred_at`.
     """
     now = timezone.now()
     results: list[ItemResult | None] = [None] * len(items)
@@ -53,7 +55,7 @@ def usage_record_many(*, bot: Bot, items: list[Any], idempotency_key: str | None
     for position, item in enumerate(items):
         try:
             record = usage_record_clean(item, now=now)
-            record.request_id = _key_for(record.request_id, idempotency_key, position, single=len(items) == 1)
+            record.request_id = _key_for(record.request_id, idempotency_key, position, single=single)
         except RecordInvalid as invalid:
             results[position] = _rejected(position, item, "invalid", str(invalid), invalid.errors)
             continue

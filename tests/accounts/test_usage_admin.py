@@ -225,6 +225,24 @@ def test_the_usage_list_counts_once_and_queries_the_same_for_3_or_30_rows(staff,
     assert sum("COUNT(" in sql.upper() for sql in many) == 1  # the filtered count only, not the table's
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate comes from PostgreSQL's statistics")
+def test_the_unfiltered_usage_list_of_a_large_table_takes_its_size_from_the_statistics(staff, bot, monkeypatch):
+    from accounts.admin import EstimatedCountPaginator
+
+    for n in range(3):
+        record(bot, request_id=f"r{n}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_tokenusage")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert staff.get(USAGE).status_code == 200
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as queries:
+        assert staff.get(USAGE, {"preco": "sem"}).status_code == 200
+    assert len([q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]) == 1
+
+
 def test_usage_records_are_read_only_in_the_admin(staff, bot):
     usage = record(bot, metadata={"canal": "whatsapp"})
 

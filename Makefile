@@ -20,6 +20,7 @@ bench: $(STAMP) browser
 	$(PY) -m tests.benchmarks.run
 	$(PY) -m tests.benchmarks.carriers
 	$(PY) -m tests.benchmarks.fanout
+	$(PY) -m tests.benchmarks.usage
 
 # Headless Chromium and its driver come from Debian's packages; nothing downloads a browser.
 browser:

@@ -232,6 +232,20 @@ def test_an_event_over_32_kib_is_413_naming_the_limit(client, settings):
     assert client.post(EVENTS, event(payload={"a": "x" * 32000}), format="json").status_code == 201
 
 
+def test_an_event_of_exactly_32_kib_is_taken_and_one_byte_more_is_not(client):
+    def sized(size: int) -> dict:
+        data = event(id=f"s-{size}", payload={"a": ""})
+        data["payload"]["a"] = "x" * (size - len(json.dumps(data, separators=(",", ":")).encode()))
+        return data
+
+    assert client.post(EVENTS, sized(32 * 1024), format="json").status_code == 201
+    response = client.post(BATCH, [sized(32 * 1024 + 1)], format="json")
+    assert response.status_code == 422
+    assert response.json()["results"][0]["errors"] == {"evento": [
+        "grande demais: 32769 bytes; o limite é de 32768 bytes por evento em JSON"]}
+    assert BotEvent.objects.count() == 1
+
+
 def test_a_body_over_64_kib_is_413_before_the_view(client):
     assert body_limit(EVENTS) == 64 * 1024 and body_limit(BATCH) == 1024 * 1024
     response = post_raw(client, EVENTS, json.dumps(event(payload={"a": "x" * 70000})))
@@ -376,6 +390,12 @@ def test_the_dashboard_routes_are_open_to_staff_and_to_bots_that_read_them(path,
     assert APIClient().get(path, HTTP_AUTHORIZATION=f"Bearer {reader.token}").status_code == 200
     writer = bots.bot_create(name="Emissor", scopes="events:write")
     assert APIClient().get(path, HTTP_AUTHORIZATION=f"Bearer {writer.token}").status_code == 200
+
+
+@pytest.mark.parametrize("path", [STATUS, METRICS])
+def test_the_dashboard_routes_only_read(path, alice_api):
+    assert alice_api.post(path, {"event": "x"}, format="json").status_code == 405
+    assert_nothing_stored()
 
 
 def test_the_status_route_says_online(client, settings):

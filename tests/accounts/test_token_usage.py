@@ -21,6 +21,7 @@ from accounts import bots
 from accounts.models import Bot, BotEvent, TokenUsage, UsageDaily
 from jobs.queues import redis_connection
 from project.middleware import body_limit
+from tests.test_request_body import send_raw
 
 USAGE = "/api/v1/token-usage/"
 BATCH = "/api/v1/token-usage/batch/"
@@ -292,6 +293,29 @@ def test_the_body_limit_is_64_kib_on_one_record_and_1_mib_on_a_batch(client):
     assert response.status_code == 422
     assert response.json()["results"][0]["errors"] == {"metadata": ["grande demais: o limite é de 4096 bytes em JSON"]}
     assert_nothing_stored()
+
+
+def test_a_body_of_exactly_64_kib_reaches_the_view(client):
+    padding = 64 * 1024 - len(json.dumps(record(metadata={"a": ""})))
+    body = json.dumps(record(metadata={"a": "x" * padding}))
+    assert len(body) == 64 * 1024
+    response = post_raw(client, USAGE, body)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"metadata": ["grande demais: o limite é de 4096 bytes em JSON"]}
+    assert post_raw(client, USAGE, body + " ").status_code == 413
+    assert_nothing_stored()
+
+
+def test_json_nested_32_levels_deep_is_taken(client):
+    def nested(levels: int) -> dict:
+        metadata: dict = {}
+        for _ in range(levels - 1):
+            metadata = {"a": metadata}
+        return record(metadata=metadata)  # the body's object is the first level, metadata the second
+
+    assert client.post(USAGE, nested(31), format="json").status_code == 201
+    assert client.post(USAGE, nested(32), format="json").status_code == 400
+    assert TokenUsage.objects.count() == 1
 
 
 def test_a_batch_between_64_kib_and_1_mib_is_taken(client):
@@ -728,3 +752,31 @@ def test_concurrent_retries_from_several_processes_store_one_record(issued, work
     assert len({r["id"] for r in results}) == 1
     assert TokenUsage.objects.count() == 1
     assert UsageDaily.objects.get().records == 1
+
+
+# --- the limits under the real server -------------------------------------------------------------
+
+def too_large(limit: int) -> dict:
+    return {"detail": f"Corpo da requisição muito grande: o limite é {limit} bytes."}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_the_asgi_server_applies_each_routes_limit_to_what_arrives(issued, asgi_server, framing):
+    def send(path: str, body: bytes) -> tuple[int, bytes]:
+        framed = {"Transfer-Encoding": "chunked"} if framing == "chunked" else {"Content-Length": str(len(body))}
+        chunks = [body[n:n + 16384] for n in range(0, len(body), 16384)]
+        return send_raw(asgi_server, "POST", path, {"Content-Type": "application/json", "x-bot-id": issued.bot.bot_id,
+                                                     "x-bot-token": issued.token, **framed}, chunks)
+
+    batch = json.dumps([record(request_id=f"r-{n}", metadata={"nota": "x" * 400}) for n in range(300)]).encode()
+    assert 64 * 1024 < len(batch) < 1024 * 1024
+    status, answer = send(USAGE, batch)
+    assert (status, json.loads(answer)) == (413, too_large(65536))
+    status, answer = send(BATCH, batch)
+    assert status == 200, answer
+    assert json.loads(answer)["accepted"] == 300
+    huge = json.dumps([record(metadata={"nota": "x" * 3000})] * 400).encode()
+    status, answer = send(BATCH, huge)
+    assert (status, json.loads(answer)) == (413, too_large(1048576))
+    assert TokenUsage.objects.count() == 300

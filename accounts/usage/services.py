@@ -88,7 +88,8 @@ def usage_costs_recompute(*, start: datetime, end: datetime, models: list[str] |
     records = TokenUsage.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
     if models:
         records = records.filter(model__in=models)
-    book = PriceBook.for_models(records.values_list("model", flat=True).distinct())
+    # order_by(): the model's default ordering would make DISTINCT run over (model, occurred_at).
+    book = PriceBook.for_models(records.order_by().values_list("model", flat=True).distinct())
     changed: list[TokenUsage] = []
     days: set[date] = set()
     fields = ("id", "model", "occurred_at", "prompt_tokens", "completion_tokens", "cached_tokens",

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts import bots
 from accounts.models import ModelPrice, TokenUsage, UsageConversationDaily, UsageDaily
+from accounts.usage import services
 from accounts.usage.prices import PriceBook, usage_cost
 from accounts.usage.services import usage_costs_recompute
 
@@ -233,3 +234,18 @@ def test_a_record_after_recomputation_adds_to_the_rebuilt_sums(client):
     client.post(USAGE, record(request_id="b", occurred_at=days_ago(1, hour=13).isoformat()), format="json")
     row = daily(1)
     assert (row.records, row.cost, row.unpriced_records) == (2, Decimal("0.015"), 0)
+
+
+def test_recomputing_loads_the_prices_of_each_model_once(client, monkeypatch):
+    client.post(BATCH, [record(occurred_at=days_ago(1, hour=h).isoformat()) for h in range(8, 14)]
+                + [record(model="outro", occurred_at=days_ago(1).isoformat())], format="json")
+    asked = []
+    real = PriceBook.for_models
+
+    def for_models(models):
+        asked.append(list(models))
+        return real(models)
+
+    monkeypatch.setattr(services.PriceBook, "for_models", for_models)
+    usage_costs_recompute(start=midnight(1), end=midnight(0))
+    assert sorted(asked[0]) == ["gpt-4o", "outro"]

@@ -2,6 +2,7 @@
 the limits of a request, each refused credential, the dashboard's status and metrics routes, the
 live notification, and intake going on while Redis is down."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -415,6 +416,7 @@ def test_the_metrics_count_events_by_type_recent_ones_active_bots_users_and_orde
         event(event="order_update", payload={"orderId": 8, "userId": True}),
         event(event="handoff", payload={"userId": ""}),
     ], format="json")
+    client.post(EVENTS, event(payload={"userId": "u-2", "orderId": 8}), format="json")  # later: the same people
     old = BotEvent.objects.filter(event="handoff")
     old.update(received_at=timezone.now() - timedelta(hours=25))
     quiet = bots.bot_create(name="Parado", scopes="events:write").bot
@@ -425,8 +427,8 @@ def test_the_metrics_count_events_by_type_recent_ones_active_bots_users_and_orde
     response = alice_api.get(METRICS)
     assert response.status_code == 200
     body = response.json()
-    assert body["events"] == {"total": 5, "last_24h": 4, "by_type": [
-        {"event": "new_message", "total": 2, "last_24h": 2},
+    assert body["events"] == {"total": 6, "last_24h": 5, "by_type": [
+        {"event": "new_message", "total": 3, "last_24h": 3},
         {"event": "order_update", "total": 2, "last_24h": 2},
         {"event": "handoff", "total": 1, "last_24h": 0},
     ]}
@@ -478,6 +480,17 @@ def redis_down(settings, tmp_path, monkeypatch):
     settings.RQ_QUEUES = {name: {**queue, "URL": gone} for name, queue in settings.RQ_QUEUES.items()}
     settings.CHANNEL_LAYERS = {"default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": {"hosts": [gone]}}}
     monkeypatch.setattr(live, "_PUBLISHER", None)
+    yield
+    dead = live._PUBLISHER
+    if dead is not None:  # stop its loop, so that it does not go on trying a socket that is gone
+        async def cancel_all():
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(cancel_all(), dead.loop).result(timeout=5)
+        dead.loop.call_soon_threadsafe(dead.loop.stop)
 
 
 def test_usage_and_events_are_taken_while_redis_is_down(issued, redis_down, django_capture_on_commit_callbacks):

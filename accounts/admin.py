@@ -242,7 +242,8 @@ class ModelPriceAdmin(admin.ModelAdmin):
     each read and written again, which is no work for a save button to do while the page waits;
     and rewriting past costs changes figures already reported and budgets already counted, so
     staff do it when the prices are right (often after more than one correction), with the action
-    *Recalcular custos do período* or `manage.py usage_recompute_costs`."""
+    *Recalcular custos do período* or `manage.py usage_recompute_costs` (which the action names
+    instead of running, for periods too large to recompute while a page waits)."""
 
     list_display = ("model", "starts", "valid_until", "input_price", "cached_input_price", "output_price",
                     "reasoning_price", "note")
@@ -289,13 +290,28 @@ class ModelPriceAdmin(admin.ModelAdmin):
             return "= saída"
         return decimal_text(obj.reasoning_per_million)
 
+    # About ten seconds of work at a million records: more than that waits on a page no longer.
+    action_max_records = 20_000
+
     @admin.action(description="Recalcular custos do período", permissions=["change"])
     def recompute_period(self, request, queryset):
         """Price again the records of each selected price's model, from its start to the next price."""
+        selected = [(price, price.next_from or open_end()) for price in queryset.order_by("model", "valid_from")]
+        records = sum(TokenUsage.objects.filter(model=price.model, occurred_at__gte=price.valid_from,
+                                                occurred_at__lt=end).count() for price, end in selected)
+        if records > self.action_max_records:
+            first = timezone.localtime(min(price.valid_from for price, _ in selected))
+            last = timezone.localtime(max(end for _, end in selected))
+            models = " ".join(f"--model {model}" for model in sorted({price.model for price, _ in selected}))
+            self.message_user(
+                request, f"Os períodos selecionados têm {records} registros de consumo, mais do que esta página "
+                         f"recalcula enquanto espera ({self.action_max_records}). Rode no servidor: manage.py "
+                         f"usage_recompute_costs --from {first:%Y-%m-%d} --to {last:%Y-%m-%d} {models}",
+                messages.WARNING)
+            return
         changed = 0
         periods = []
-        for price in queryset.order_by("model", "valid_from"):
-            end = price.next_from or open_end()
+        for price, end in selected:
             changed += usage_costs_recompute(start=price.valid_from, end=end, models=[price.model])
             until = f"até {timezone.localtime(price.next_from):%d/%m/%Y %H:%M}" if price.next_from else "até agora"
             periods.append(f"{price.model} de {timezone.localtime(price.valid_from):%d/%m/%Y %H:%M} {until}")

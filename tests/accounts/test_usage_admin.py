@@ -100,6 +100,26 @@ def test_the_recompute_action_prices_records_that_had_no_price(staff, bot):
     assert UsageDaily.objects.get(bot=bot, model="llama-3").unpriced_records == 0
 
 
+def test_a_period_too_large_to_recompute_while_the_page_waits_points_to_the_command(staff, bot, monkeypatch):
+    from accounts.admin import ModelPriceAdmin
+
+    monkeypatch.setattr(ModelPriceAdmin, "action_max_records", 1)
+    current = price(days_ago=30)
+    first = record(bot, days_ago=3)
+    record(bot, days_ago=2)
+    ModelPrice.objects.filter(pk=current.pk).update(input_per_million=Decimal("4"))
+
+    response = staff.post(PRICES, {"action": "recompute_period", "_selected_action": [current.pk]}, follow=True)
+
+    (warning,) = messages_of(response)
+    start = timezone.localtime(current.valid_from)
+    assert warning.startswith("Os períodos selecionados têm 2 registros de consumo")
+    assert f"usage_recompute_costs --from {start:%Y-%m-%d} --to {timezone.localdate():%Y-%m-%d} --model gpt-4o" \
+        in warning
+    first.refresh_from_db()
+    assert first.cost == Decimal("3")
+
+
 def test_changing_a_price_says_how_many_records_keep_the_old_cost_and_how_to_recompute(staff, bot):
     current = price(days_ago=30)
     usage = record(bot, days_ago=2)

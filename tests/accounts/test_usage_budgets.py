@@ -2,10 +2,12 @@
 month (announced live once the usage commits), usage over the limit still recorded, and the status
 route's over_budget."""
 
+import threading
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -124,6 +126,35 @@ def test_last_months_usage_and_alerts_do_not_count_this_month(client, issued):
     assert response["X-Budget-Remaining"] == "1000"
     client.post(USAGE, record(850), format="json")
     assert BudgetAlert.objects.filter(month=month_start()).get().level == "warning"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_records_crossing_the_thresholds_raise_each_alert_once(issued):
+    budget(issued, "tokens", 1000)
+    start = threading.Barrier(6)
+    statuses, errors = [], []
+
+    def send(n):
+        try:
+            client = APIClient()
+            start.wait(timeout=10)
+            response = client.post(USAGE, record(200, request_id=f"r-{n}"), format="json",
+                                   HTTP_X_BOT_ID=issued.bot.bot_id, HTTP_X_BOT_TOKEN=issued.token)
+            statuses.append(response.status_code)
+        except Exception as exc:  # noqa: BLE001 - reported below, on the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and statuses == [201] * 6
+    assert sorted(alerts()) == ["exceeded", "warning"]
+    assert BudgetAlert.objects.get(level="warning").used == Decimal(800)  # the rollup row serializes them
+    assert BudgetAlert.objects.get(level="exceeded").used == Decimal(1000)
 
 
 # --- cost -----------------------------------------------------------------------------------------

@@ -202,7 +202,8 @@ class TokenUsage(models.Model):
     occurred_at = models.DateTimeField("ocorreu em")
     received_at = models.DateTimeField("recebido em", default=timezone.now)
     metadata = models.JSONField("metadados", default=dict, blank=True)
-    cost = models.DecimalField("custo (USD)", max_digits=20, decimal_places=10, null=True, blank=True)
+    # Room for the largest price (14 digits) times the largest count of tokens a record may hold.
+    cost = models.DecimalField("custo (USD)", max_digits=26, decimal_places=10, null=True, blank=True)
     price = models.ForeignKey(ModelPrice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                               verbose_name="preço aplicado")
 
@@ -238,7 +239,7 @@ class UsageDaily(models.Model):
     cached_tokens = models.PositiveBigIntegerField("em cache (da entrada)", default=0)
     reasoning_tokens = models.PositiveBigIntegerField("de raciocínio (da saída)", default=0)
     total_tokens = models.PositiveBigIntegerField("total de tokens", default=0)
-    cost = models.DecimalField("custo (USD)", max_digits=24, decimal_places=10, default=0)
+    cost = models.DecimalField("custo (USD)", max_digits=32, decimal_places=10, default=0)
     unpriced_records = models.PositiveBigIntegerField("registros sem preço", default=0)
 
     class Meta:
@@ -260,7 +261,7 @@ class UsageConversationDaily(models.Model):
     day = models.DateField("dia")
     records = models.PositiveBigIntegerField("registros", default=0)
     total_tokens = models.PositiveBigIntegerField("total de tokens", default=0)
-    cost = models.DecimalField("custo (USD)", max_digits=24, decimal_places=10, default=0)
+    cost = models.DecimalField("custo (USD)", max_digits=32, decimal_places=10, default=0)
 
     class Meta:
         verbose_name = "consumo diário por conversa"
@@ -284,7 +285,7 @@ class BudgetAlert(models.Model):
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="budget_alerts", verbose_name="bot")
     month = models.DateField("mês")
     level = models.CharField("nível", max_length=10, choices=Level.choices)
-    used = models.DecimalField("usado", max_digits=24, decimal_places=6)
+    used = models.DecimalField("usado", max_digits=28, decimal_places=6)
     budget = models.DecimalField("orçamento", max_digits=20, decimal_places=6)
     unit = models.CharField("unidade", max_length=10, choices=BudgetUnit.choices)
     created_at = models.DateTimeField("em", default=timezone.now)

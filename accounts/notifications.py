@@ -6,6 +6,8 @@ when a bot passes its monthly warning threshold or its limit. Publishing is best
 event or a record is never refused because Redis could not carry the notification.
 """
 
+from decimal import Decimal
+
 from project import live
 from project.clock import iso_local
 
@@ -34,8 +36,13 @@ def budget_alert_publish(alert) -> None:
         "bot_id": alert.bot.bot_id,
         "bot_name": alert.bot.name,
         "level": alert.level,
-        "used": str(alert.used),
-        "budget": str(alert.budget),
+        "used": _amount(alert.used, alert.unit),
+        "budget": _amount(alert.budget, alert.unit),
         "unit": alert.unit,
         "created_at": iso_local(alert.created_at),
     })
+
+
+def _amount(value, unit: str) -> str:
+    """Whole tokens, or USD with six decimals, as the budget's headers write them."""
+    return str(int(value)) if unit == "tokens" else f"{Decimal(value):.6f}"

@@ -11,13 +11,21 @@ message, …} for the jobs subscribed to; `subscribed` / `unsubscribed` acknowle
 subscription to one job starts with its current state); the seller bot's notifications
 (`bot_task_started`, …) addressed to the user; and `error` {type, detail} for a frame it cannot
 act on — the connection stays open.
+
+Staff pages that follow the bots send {"action": "subscribe" | "unsubscribe", "stream": "bots"}
+instead: who holds accounts.view_botevent then gets `bot_event` {type, id, bot_id, bot_name,
+event, occurred_at, received_at} for each event stored, and who holds accounts.view_tokenusage
+`budget_alert` {type, bot_id, bot_name, level, used, budget, unit, created_at}; anyone else gets
+an `error`.
 """
 
 from uuid import UUID
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
+from accounts import notifications
 from jobs import events, selectors
 from project import live
 from project.jsonbody import JsonTooDeepError, json_loads_bounded
@@ -26,6 +34,9 @@ ALL_JOBS = "*"
 # Frames longer than this are refused unread: every message a client may send is tiny.
 MAX_FRAME_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
+BOTS_STREAM = "bots"
+BOT_EVENT_PERMISSION = "accounts.view_botevent"
+USAGE_PERMISSION = "accounts.view_tokenusage"
 BOT_NOTIFICATION_TYPES = frozenset({
     "bot_task_started", "bot_task_completed", "bot_task_failed", "bot_worker_started", "bot_worker_stopped",
 })
@@ -40,6 +51,7 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.job_ids: set[str] = set()
         self.all_jobs = False
+        self.bot_streams: frozenset[str] = frozenset()  # what of the bots stream it receives
         await self.channel_layer.group_add(live.user_group(user.pk), self.channel_name)
         await self.accept()
         await self.send_json({"type": "connection", "message": "Conectado às notificações em tempo real"})
@@ -50,6 +62,8 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         groups = [live.user_group(self.user.pk), *(events.job_group(job_id) for job_id in self.job_ids)]
         if self.all_jobs:
             groups.append(events.ALL_JOBS_GROUP)
+        if self.bot_streams:
+            groups.append(notifications.BOTS_GROUP)
         for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -74,6 +88,8 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         action = content.get("action")
         if action not in ("subscribe", "unsubscribe"):
             return await self.error(f"Ação desconhecida: {action!r}. Use 'subscribe' ou 'unsubscribe'.")
+        if "stream" in content:
+            return await self.stream_action(action, content["stream"])
         job_id = content.get("job_id")
         if job_id == ALL_JOBS:
             return await (self.subscribe_all() if action == "subscribe" else self.unsubscribe_all())
@@ -118,16 +134,43 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
             self.all_jobs = False
         await self.send_json({"type": "unsubscribed", "job_id": ALL_JOBS})
 
+    async def stream_action(self, action: str, stream) -> None:
+        if stream != BOTS_STREAM:
+            return await self.error(f"stream desconhecido: {stream!r}. O único é \"{BOTS_STREAM}\".")
+        if action == "unsubscribe":
+            if self.bot_streams:
+                await self.channel_layer.group_discard(notifications.BOTS_GROUP, self.channel_name)
+                self.bot_streams = frozenset()
+            return await self.send_json({"type": "unsubscribed", "stream": BOTS_STREAM})
+        allowed = await _bot_stream_types(self.user)
+        if not allowed:
+            return await self.error("Sem permissão para acompanhar os bots (accounts.view_botevent ou "
+                                    "accounts.view_tokenusage).", stream=BOTS_STREAM)
+        if not self.bot_streams:
+            await self.channel_layer.group_add(notifications.BOTS_GROUP, self.channel_name)
+        self.bot_streams = allowed
+        await self.send_json({"type": "subscribed", "stream": BOTS_STREAM})
+
     async def error(self, detail: str, **extra) -> None:
         await self.send_json({"type": "error", "detail": detail, **extra})
 
     # --- what the channel layer brings ---------------------------------------------------------
 
     async def live_batch(self, event):
+        handlers = {events.UPDATE: self.job_update, events.LOG: self.job_log, notifications.EVENT: self.bot_event,
+                    notifications.BUDGET_ALERT: self.budget_alert}
         for message in event["messages"]:
-            handler = {events.UPDATE: self.job_update, events.LOG: self.job_log}.get(message.get("type"))
+            handler = handlers.get(message.get("type"))
             if handler:
                 await handler(message)
+
+    async def bot_event(self, event):
+        if notifications.EVENT in self.bot_streams:
+            await self.send_json({**_without_type(event), "type": "bot_event"})
+
+    async def budget_alert(self, event):
+        if notifications.BUDGET_ALERT in self.bot_streams:
+            await self.send_json({**_without_type(event), "type": "budget_alert"})
 
     async def job_update(self, event):
         if self.wants(event):
@@ -158,6 +201,25 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _without_type(event: dict) -> dict:
+    return {key: value for key, value in event.items() if key != "type"}
+
+
+@database_sync_to_async
+def _bot_stream_types(user) -> frozenset[str]:
+    """The bots stream's messages `user` may receive (read again at each subscription, so a
+    permission taken away holds from the next one)."""
+    user = get_user_model().objects.filter(pk=user.pk).first()  # fresh: has_perm caches what it read
+    if user is None or not user.is_active or not user.is_staff:
+        return frozenset()
+    allowed = set()
+    if user.has_perm(BOT_EVENT_PERMISSION):
+        allowed.add(notifications.EVENT)
+    if user.has_perm(USAGE_PERMISSION):
+        allowed.add(notifications.BUDGET_ALERT)
+    return frozenset(allowed)
 
 
 @database_sync_to_async

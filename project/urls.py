@@ -8,6 +8,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import api as accounts_api
 from accounts import views as accounts_views
 from accounts.bot_events import api as events_api
+from accounts.dashboard_urls import dashboard_urlpatterns as bots_dashboard
 from accounts.usage import api as usage_api
 from jobs.admin import queue_urlpatterns
 from jobs.urls import api_v1_urlpatterns as jobs_v1
@@ -26,6 +27,8 @@ api_v1 = [
     path("events/batch/", events_api.BotEventBatchApi.as_view(), name="v1-bot-events-batch"),
     path("dashboard/status/", events_api.DashboardStatusApi.as_view(), name="v1-dashboard-status"),
     path("dashboard/metrics/", events_api.DashboardMetricsApi.as_view(), name="v1-dashboard-metrics"),
+    path("usage/", usage_api.UsageListApi.as_view(), name="v1-usage"),
+    path("usage/export.csv", usage_api.UsageExportApi.as_view(), name="v1-usage-export"),
     *jobs_v1,
 ]
 
@@ -43,7 +46,7 @@ urlpatterns = [
     # REST API for new frontends.
     path("api/v1/", include(api_v1)),
     # Staff.
-    path("painel/", include((dashboard_urlpatterns, "dashboard"))),
+    path("painel/", include(([*dashboard_urlpatterns, *bots_dashboard], "dashboard"))),
     path("accounts/", include("accounts.urls")),
     path("admin/django-rq/", include((queue_urlpatterns(), "django_rq"))),
     # The admin's own login view, answering 429 while a login is locked out.

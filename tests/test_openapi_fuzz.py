@@ -66,6 +66,7 @@ def test_every_operation_sits_in_exactly_one_of_five_groups(client):
         "POST /executar/{operadora}": "Rotas do seed", "POST /executar/sat": "Rotas do seed",
         "GET /status/{job_id}": "Rotas do seed", "GET /jobs": "Rotas do seed",
         "GET /api/v1/jobs/": "REST v1", "POST /api/v1/jobs/": "REST v1", "GET /api/v1/jobs/{id}/": "REST v1",
+        "GET /api/v1/usage/": "REST v1", "GET /api/v1/usage/export.csv": "REST v1",
         "GET /api/v1/bots/me/": "Bots",
         "POST /api/v1/token-usage/": "Bots", "POST /api/v1/token-usage/batch/": "Bots",
         "POST /api/v1/events/": "Bots", "POST /api/v1/events/batch/": "Bots",

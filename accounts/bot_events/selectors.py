@@ -34,3 +34,10 @@ def bot_event_list(*, bot_id: str | None = None, event: str | None = None):
     if event:
         events = events.filter(event=event)
     return events
+
+
+def bot_event_types_recent(*, sample: int = 500) -> list[str]:
+    """The event types among the latest `sample` events, for the events page's suggestions (a
+    DISTINCT over every event would read the whole table)."""
+    latest = BotEvent.objects.order_by("-received_at").values_list("event", flat=True)[:sample]
+    return sorted(set(latest))

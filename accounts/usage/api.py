@@ -1,15 +1,23 @@
 """The bots' token-usage routes (seed 000): one record, or a batch with a result per record."""
 
 from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import BOT_AUTHENTICATION, HasBotScope
-from accounts.usage import services
+from accounts.models import Bot, TokenUsage
+from accounts.usage import exports, selectors, services
 from project import intake
 from project.jsonbody import BoundedJSONParser
+from project.pagination import BoundedLimitOffsetPagination
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 180  # leaves room for ":<position>" within request_id's 200 characters
@@ -154,3 +162,161 @@ def _budget_headers(response: Response, budget) -> Response:
         response["X-Budget-Remaining"] = budget.remaining_text()
         response["X-Budget-Unit"] = "tokens" if budget.unit == "tokens" else "USD"
     return response
+
+
+# --- reading usage: staff frontends (JWT or session), never a bot credential --------------------
+
+USAGE_READ_PERMISSION = "accounts.view_tokenusage"
+
+
+class CanReadUsage(BasePermission):
+    """A staff account with accounts.view_tokenusage. Bots are not let in: their credentials are
+    not among this route's authentications, so a bot token answers 401."""
+
+    message = "Você não tem permissão para ver o consumo de tokens (permissão accounts.view_tokenusage)."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and user.has_perm(USAGE_READ_PERMISSION))
+
+
+class UsageFilterSerializer(serializers.Serializer):
+    """The usage routes' filters; `from` and `to` are days in TIME_ZONE, both included."""
+
+    bot = serializers.CharField(required=False, max_length=32, help_text="O bot_id de um bot.")
+    model = serializers.CharField(required=False, max_length=100)
+    conversation_id = serializers.CharField(required=False, max_length=200)
+
+    def get_fields(self):
+        # "from" is a Python keyword: these two cannot be class attributes.
+        return {
+            "from": serializers.DateField(required=False, help_text="Primeiro dia (AAAA-MM-DD), no fuso do console."),
+            "to": serializers.DateField(required=False, help_text="Último dia (AAAA-MM-DD), incluído."),
+            **super().get_fields(),
+        }
+
+    def validate_bot(self, value: str) -> Bot:
+        bot = Bot.objects.filter(bot_id=value.strip()).first()
+        if bot is None:
+            raise serializers.ValidationError(f"Nenhum bot com o bot_id {value[:32]!r}.")
+        return bot
+
+    def validate(self, attrs):
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"to": ["O último dia é anterior ao primeiro (from)."]})
+        return attrs
+
+    def criteria(self) -> dict:
+        data = self.validated_data
+        return {"start": data.get("from"), "end": data.get("to"), "bot": data.get("bot"),
+                "model": data.get("model"), "conversation_id": data.get("conversation_id")}
+
+    @classmethod
+    def parse(cls, request) -> dict:
+        filters = cls(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return filters.criteria()
+
+
+class UsageRecordSerializer(serializers.ModelSerializer):
+    bot_id = serializers.CharField(source="bot.bot_id")
+    bot_name = serializers.CharField(source="bot.name")
+    cost = serializers.DecimalField(max_digits=20, decimal_places=10, allow_null=True,
+                                    help_text="USD; null quando o modelo não tinha preço.")
+    priced = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TokenUsage
+        fields = ("id", "bot_id", "bot_name", "model", "prompt_tokens", "completion_tokens", "total_tokens",
+                  "cached_tokens", "reasoning_tokens", "cost", "priced", "request_id", "conversation_id",
+                  "occurred_at", "received_at", "metadata")
+
+    def get_priced(self, usage) -> bool:
+        return usage.cost is not None
+
+
+UsageSummary = inline_serializer("UsageSummary", {
+    "records": serializers.IntegerField(),
+    "prompt_tokens": serializers.IntegerField(), "completion_tokens": serializers.IntegerField(),
+    "cached_tokens": serializers.IntegerField(), "reasoning_tokens": serializers.IntegerField(),
+    "total_tokens": serializers.IntegerField(),
+    "cost": serializers.CharField(help_text="USD, seis casas; sem os registros sem preço."),
+    "unpriced_records": serializers.IntegerField(help_text="Registros de modelos sem preço (custo ausente)."),
+})
+UsagePage = inline_serializer("UsagePage", {
+    "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+    "previous": serializers.URLField(allow_null=True), "results": UsageRecordSerializer(many=True),
+    "summary": UsageSummary,
+})
+ReadError = inline_serializer("UsageReadError", {"detail": serializers.CharField()})
+FILTER_ERRORS = OpenApiResponse(
+    inline_serializer("UsageFilterErrors", {"from": serializers.ListField(child=serializers.CharField(),
+                                                                          required=False)}),
+    description="Um filtro inválido, nomeado: {\"<parâmetro>\": [\"motivo\"]}.",
+)
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description="Registros por página (1 a 500; padrão 50)."),
+    OpenApiParameter("offset", int, description="Quantos registros pular."),
+]
+
+
+class _SummaryCountPagination(BoundedLimitOffsetPagination):
+    """limit/offset paging whose total is the summary's record count (from the rollups) instead
+    of a COUNT(*) over the records."""
+
+    def __init__(self, count: int):
+        self.known_count = count
+
+    def get_count(self, queryset) -> int:
+        return self.known_count
+
+
+class UsageListApi(APIView):
+    """Usage records, newest first, with the filters' summary (records, tokens, cost, unpriced).
+    Paged with limit/offset (up to 500 a page); `count` and `summary` cover every page."""
+
+    permission_classes = [CanReadUsage]
+
+    @extend_schema(operation_id="usage_list", parameters=[UsageFilterSerializer, *PAGE_PARAMETERS],
+                   responses={200: UsagePage, 400: FILTER_ERRORS, 401: ReadError, 403: ReadError})
+    def get(self, request):
+        criteria = UsageFilterSerializer.parse(request)
+        summary = selectors.usage_summary_get(**criteria)
+        paginator = _SummaryCountPagination(summary["records"])
+        page = paginator.paginate_queryset(selectors.usage_list(**criteria), request, view=self)
+        response = paginator.get_paginated_response(UsageRecordSerializer(page, many=True).data)
+        response.data["summary"] = summary
+        return response
+
+
+class _JsonErrors(BaseContentNegotiation):
+    """The CSV route answers CSV or, for a refusal, JSON, whatever the client's Accept says."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class UsageExportApi(APIView):
+    """The usage records of the same filters as CSV (semicolons, UTF-8 with a byte order mark,
+    decimal comma in the cost, local times), streamed; a cell that a spreadsheet would run as a
+    formula is written as text."""
+
+    permission_classes = [CanReadUsage]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JsonErrors
+
+    @extend_schema(operation_id="usage_export_csv", parameters=[UsageFilterSerializer],
+                   responses={(200, "text/csv"): OpenApiTypes.STR, 400: FILTER_ERRORS, 401: ReadError,
+                              403: ReadError})
+    def get(self, request):
+        criteria = UsageFilterSerializer.parse(request)
+        response = StreamingHttpResponse(exports.usage_csv_rows(selectors.usage_list(**criteria)),
+                                         content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="consumo-{stamp}.csv"'
+        return response

@@ -1,7 +1,7 @@
 /*
  * Live parts of the dashboard pages.
  *
- * Each page says what it is in <main data-live="overview|job-list|job-detail">. The page follows
+ * Each page says what it is in <main data-live="overview|job-list|job-detail|events|usage">. The page follows
  * /ws/notifications (the staff session authenticates it); when the socket closes it reconnects by
  * itself with growing pauses, and while the socket is refused it polls the server instead. After
  * every (re)connection the page catches up with what it missed.
@@ -29,7 +29,10 @@
   var POLL_MS = 3000;
   var CLOCK = serverClock(page.dataset.timeZone);
 
-  var pages = { "job-detail": jobDetailPage, "job-list": jobListPage, "overview": overviewPage };
+  var pages = {
+    "job-detail": jobDetailPage, "job-list": jobListPage, "overview": overviewPage, "events": eventsPage,
+    "usage": usagePage,
+  };
   var current = pages[kind]();
   var socket = null;
   var failures = 0;
@@ -267,6 +270,103 @@
         if (message.type === "job_update" && !pending) pending = setTimeout(refresh, 1000);
       },
       catchUp: refresh,
+    };
+  }
+
+  // The bots' events, newest first: a stored event is announced (bot_event, with its id) and
+  // the page fetches its row from the server, which applies the page's filters (204: left out).
+  function eventsPage() {
+    var rows = document.getElementById("event-rows");
+    var counts = document.getElementById("intake-counts-body");
+    var firstPage = page.dataset.page === "1";
+    var rowsUrl = page.dataset.rowsUrl;
+    var liveRowsUrl = page.dataset.liveRowsUrl;
+    var countsUrl = page.dataset.countsUrl;
+    var MAX_ROWS = 100;
+    var waiting = [];
+    var rowsTimer = null;
+    var countsTimer = null;
+    var lastLiveChange = 0;
+
+    function has(eventId) {
+      return rows.querySelector('[data-event-id="' + eventId + '"]') !== null;
+    }
+
+    function fetchRows() {
+      rowsTimer = null;
+      var ids = waiting.splice(0, 100).filter(function (eventId) { return !has(eventId); });
+      if (waiting.length) rowsTimer = setTimeout(fetchRows, 300);
+      if (!ids.length) return;
+      getText(liveRowsUrl + ids.join(","), function (html) {
+        var holder = document.createElement("tbody");
+        holder.innerHTML = html.trim();
+        var fresh = Array.prototype.filter.call(holder.children, function (row) {
+          return row.dataset.eventId && !has(row.dataset.eventId);
+        });
+        if (!fresh.length) return;
+        lastLiveChange = Date.now();
+        var empty = rows.querySelector(".empty-row");
+        if (empty) empty.remove();
+        // The fragment is newest first: put its last row on top first.
+        for (var index = fresh.length - 1; index >= 0; index--) {
+          fresh[index].classList.add("fresh");
+          rows.insertBefore(fresh[index], rows.firstElementChild);
+        }
+        while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
+      });
+    }
+
+    function refreshCounts() {
+      countsTimer = null;
+      getText(countsUrl, function (html) { counts.innerHTML = html; });
+    }
+
+    return {
+      subscribe: function (sendMessage) { sendMessage({ action: "subscribe", stream: "bots" }); },
+      receive: function (message) {
+        if (message.type !== "bot_event") return;
+        // A burst of events redraws the counts once, a few seconds later.
+        if (!countsTimer) countsTimer = setTimeout(refreshCounts, 3000);
+        if (!firstPage || typeof message.id !== "number") return;
+        waiting.push(message.id);
+        if (!rowsTimer) rowsTimer = setTimeout(fetchRows, 200);
+      },
+      catchUp: function () {
+        var requestedAt = Date.now();
+        getText(rowsUrl, function (html) {
+          if (lastLiveChange > requestedAt) return;
+          rows.innerHTML = html;
+        });
+        refreshCounts();
+      },
+    };
+  }
+
+  // The usage figures come from the daily sums: redrawn when a budget alert arrives, and every
+  // minute for the usage that keeps coming.
+  function usagePage() {
+    var figures = document.getElementById("usage-figures");
+    var refreshUrl = page.dataset.refreshUrl;
+    var drawnAt = Date.now();
+    var pending = null;
+
+    function refresh() {
+      pending = null;
+      drawnAt = Date.now();
+      getText(refreshUrl, function (html) {
+        figures.innerHTML = html;
+        drawProgressBars(figures);
+      });
+    }
+
+    setInterval(refresh, 60000);
+    return {
+      subscribe: function (sendMessage) { sendMessage({ action: "subscribe", stream: "bots" }); },
+      receive: function (message) {
+        if (message.type === "budget_alert" && !pending) pending = setTimeout(refresh, 500);
+      },
+      // The first connection follows the page's own drawing: nothing to catch up yet.
+      catchUp: function () { if (Date.now() - drawnAt > 5000) refresh(); },
     };
   }
 

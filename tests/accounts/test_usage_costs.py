@@ -249,3 +249,11 @@ def test_recomputing_loads_the_prices_of_each_model_once(client, monkeypatch):
     monkeypatch.setattr(services.PriceBook, "for_models", for_models)
     usage_costs_recompute(start=midnight(1), end=midnight(0))
     assert sorted(asked[0]) == ["gpt-4o", "outro"]
+
+
+def test_the_largest_record_at_the_largest_price_is_costed_not_refused_with_a_server_error(client):
+    price(input_per_million=Decimal("99999999.999999"), output_per_million=Decimal("99999999.999999"))
+    response = client.post(USAGE, record(prompt_tokens=10**12, completion_tokens=10**12), format="json")
+    assert response.status_code == 201, response.content
+    assert Decimal(response.json()["cost"]) == Decimal("199999999999998")
+    assert daily(0).cost == Decimal("199999999999998")

@@ -161,9 +161,13 @@ def budget_states_list(*, month: date | None = None) -> list[BotBudget]:
 
 
 def budget_alerts_recent(*, month: date | None = None, limit: int = RECENT_ALERTS) -> list[BudgetAlert]:
-    """This month's budget alerts (the ones still in force), newest first."""
+    """This month's budget alerts (the ones still in force), newest first; a bot over its budget
+    shows that alert alone, not the warning that came before it."""
     month = month or month_start()
-    return list(BudgetAlert.objects.filter(month=month).select_related("bot").order_by("-created_at")[:limit])
+    alerts = BudgetAlert.objects.filter(month=month).select_related("bot").order_by("-created_at")
+    exceeded = {alert.bot_id for alert in alerts if alert.level == BudgetAlert.Level.EXCEEDED}
+    return [alert for alert in alerts
+            if alert.level == BudgetAlert.Level.EXCEEDED or alert.bot_id not in exceeded][:limit]
 
 
 def usage_list(*, start: date | None = None, end: date | None = None, bot: Bot | None = None,

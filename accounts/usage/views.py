@@ -24,8 +24,10 @@ USAGE_PERMISSION = "accounts.view_tokenusage"
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 CHART_HEIGHT = 160
-CHART_STEP = 24  # SVG units per day
-CHART_BAR = 16
+# The width of the page's card at 1280 px over the chart's height: the drawing fills the card
+# whatever the number of days, and its text keeps one size.
+CHART_WIDTH = 990
+CHART_BAR_MAX = 28
 CHART_LABELS = 10  # at most, along the axis
 
 
@@ -76,6 +78,7 @@ def usage_dashboard(request):
     filters = UsageFilterForm(request.GET or None, bots=list(Bot.objects.order_by("name")),
                               models=selectors.usage_models_list())
     criteria = filters.criteria()
+    _show_period(filters, criteria)
     dashboard = selectors.usage_dashboard_get(**criteria)
     query = _query(request)
     context = {
@@ -86,6 +89,16 @@ def usage_dashboard(request):
     if request.GET.get("parte") == "numeros":  # redrawn live when a budget alert arrives
         return render(request, "dashboard/_usage_figures.html", context)
     return render(request, "dashboard/usage.html", context)
+
+
+def _show_period(filters: UsageFilterForm, criteria: dict) -> None:
+    """Fill the date fields with the period shown, unless they hold a bad value to correct."""
+    shown = {"de": criteria["start"].isoformat(), "ate": criteria["end"].isoformat()}
+    if not filters.is_bound:
+        filters.initial.update(shown)
+    elif "de" not in filters.errors and "ate" not in filters.errors:
+        filters.data = filters.data.copy()
+        filters.data.update(shown)
 
 
 def _period(start: date | None, end: date | None) -> tuple[date, date]:
@@ -120,18 +133,23 @@ def _daily_chart(per_day: list[dict]) -> dict:
     cost_peak = max((day["cost"] for day in per_day), default=Decimal(0)) or Decimal(1)
     usable = CHART_HEIGHT - 12
     every = max(1, -(-len(per_day) // CHART_LABELS))
+    step = CHART_WIDTH / max(1, len(per_day))
+    bar = round(min(CHART_BAR_MAX, step * 0.64), 1)
     bars, points = [], []
     for index, day in enumerate(per_day):
-        x = index * CHART_STEP + (CHART_STEP - CHART_BAR) // 2
+        centre = round(index * step + step / 2, 1)
         height = round(day["total_tokens"] / token_peak * usable, 1)
         cost_y = round(CHART_HEIGHT - float(day["cost"] / cost_peak) * usable, 1)
-        centre = x + CHART_BAR // 2
         points.append(f"{centre},{cost_y}")
-        bars.append({"x": x, "y": round(CHART_HEIGHT - height, 1), "height": height, "centre": centre,
+        bars.append({"x": round(centre - bar / 2, 1), "y": round(CHART_HEIGHT - height, 1), "height": height,
+                     "width": bar, "centre": centre,
                      "cost_y": cost_y, "day": day["day"], "total_tokens": day["total_tokens"], "cost": day["cost"],
                      "records": day["records"], "unpriced": day["unpriced_records"],
-                     "label": (len(per_day) - 1 - index) % every == 0})
-    return {"bars": bars, "points": " ".join(points), "height": CHART_HEIGHT, "width": len(per_day) * CHART_STEP,
+                     "label": (len(per_day) - 1 - index) % every == 0,
+                     # The last day's label ends at its bar, inside the drawing.
+                     "anchor": "end" if index == len(per_day) - 1 and len(per_day) > 1 else "middle",
+                     "label_x": round(centre + bar / 2, 1) if index == len(per_day) - 1 else centre})
+    return {"bars": bars, "points": " ".join(points), "height": CHART_HEIGHT, "width": CHART_WIDTH,
             "token_peak": token_peak if any(day["total_tokens"] for day in per_day) else 0,
             "cost_peak": max((day["cost"] for day in per_day), default=Decimal(0)),
             "priced": any(day["cost"] for day in per_day)}

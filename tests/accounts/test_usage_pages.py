@@ -221,6 +221,7 @@ class TestUsageDashboard:
         record(sales, prompt=1000, completion=0)
         page = signed_in(reader).get(USAGE).content.decode()
         assert 'data-alert-level="exceeded"' in page
+        assert 'data-alert-level="warning"' not in page  # the limit passed says more than the warning
         row = page[page.index(f'data-budget-bot="{sales.bot_id}"'):]
         assert "Estourado" in row[:row.index("</tr>")] and "110%" in row[:row.index("</tr>")]
 
@@ -307,12 +308,12 @@ class TestEventsPage:
         table = page[page.index('id="intake-table"'):]
         sales_row = table[table.index(f'data-bot-id="{sales.bot_id}"'):]
         sales_row = sales_row[:sales_row.index("</tr>")]
-        cells = re.findall(r'data-count="(\w+)">(\d+)<', sales_row)
+        cells = re.findall(r'data-count="(\w+)" data-label="[^"]+">(\d+)<', sales_row)
         assert cells == [("accepted", "2"), ("duplicate", "1"), ("rejected", "1"), ("unkeyed", "1"),
                          ("accepted", "0"), ("duplicate", "0"), ("rejected", "0"), ("unkeyed", "0")]
         assert 'class="flagged"' in table[:table.index(f'data-bot-id="{sales.bot_id}"') + 60]
         support_row = table[table.index(f'data-bot-id="{support.bot_id}"'):]
-        cells = re.findall(r'data-count="(\w+)">(\d+)<', support_row[:support_row.index("</tr>")])
+        cells = re.findall(r'data-count="(\w+)" data-label="[^"]+">(\d+)<', support_row[:support_row.index("</tr>")])
         assert cells[4:] == [("accepted", "1"), ("duplicate", "0"), ("rejected", "1"), ("unkeyed", "0")]
         counts = signed_in(reader).get(EVENTS, {"parte": "contagens"}).content.decode()
         assert 'id="intake-table"' in counts and "<html" not in counts

@@ -1,6 +1,7 @@
 """The bots' token-usage routes (seed 000): one record, or a batch with a result per record."""
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -315,8 +316,10 @@ class UsageExportApi(APIView):
                               403: ReadError})
     def get(self, request):
         criteria = UsageFilterSerializer.parse(request)
-        response = StreamingHttpResponse(exports.usage_csv_rows(selectors.usage_list(**criteria)),
-                                         content_type="text/csv; charset=utf-8")
+        records = selectors.usage_list(**criteria)
+        asgi = isinstance(request._request, ASGIRequest)
+        rows = exports.usage_csv_rows_async(records) if asgi else exports.usage_csv_rows(records)
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="consumo-{stamp}.csv"'
         return response

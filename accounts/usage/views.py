@@ -78,6 +78,11 @@ def usage_dashboard(request):
     filters = UsageFilterForm(request.GET or None, bots=list(Bot.objects.order_by("name")),
                               models=selectors.usage_models_list())
     criteria = filters.criteria()
+    if request.GET.get("parte") == "conversas":
+        conversations = selectors.usage_top_conversations(start=criteria["start"], end=criteria["end"],
+                                                          bot=criteria["bot"])
+        return render(request, "dashboard/_usage_conversations.html",
+                      {"conversations": conversations, "criteria": criteria})
     _show_period(filters, criteria)
     dashboard = selectors.usage_dashboard_get(**criteria)
     query = _query(request)

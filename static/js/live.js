@@ -343,12 +343,16 @@
   }
 
   // The usage figures come from the daily sums: redrawn when a budget alert arrives, and every
-  // minute for the usage that keeps coming.
+  // minute for the usage that keeps coming (the top conversations stay as the page loaded them).
   function usagePage() {
     var figures = document.getElementById("usage-figures");
+    var conversations = document.getElementById("usage-conversations");
     var refreshUrl = page.dataset.refreshUrl;
     var drawnAt = Date.now();
     var pending = null;
+
+    // The top conversations take longer to sum than the rest: they come on a request of their own.
+    if (conversations) getText(conversations.dataset.url, function (html) { conversations.innerHTML = html; });
 
     function refresh() {
       pending = null;

@@ -7,12 +7,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import requests
+from asgiref.sync import async_to_sync
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import bots
 from accounts.models import ModelPrice
+from accounts.usage import exports, selectors
+from accounts.usage import services as usage_services
 from tests.accounts.test_usage_pages import grant, local, record
 
 pytestmark = pytest.mark.django_db
@@ -200,6 +205,40 @@ class TestUsageExport:
 
     def test_an_empty_export_has_its_header(self, reader_api):
         assert len(csv_rows(reader_api.get(EXPORT))) == 1
+
+    def test_chunks_continue_after_the_last_record_sent_even_among_records_of_one_instant(
+        self, reader_api, sales, monkeypatch,
+    ):
+        monkeypatch.setattr(exports, "CHUNK", 3)
+        same_instant = local(1).isoformat()
+        usage_services.usage_record_many(bot=sales, items=[
+            {"model": "m", "prompt_tokens": n, "completion_tokens": 0, "occurred_at": same_instant if n % 2 else
+             local(n % 5).isoformat()} for n in range(1, 12)])
+        header, *rows = csv_rows(reader_api.get(EXPORT))
+        tokens = [int(row[header.index("total_tokens")]) for row in rows]
+        assert sorted(tokens) == list(range(1, 12))
+        expected = [usage.total_tokens for usage in selectors.usage_list()]
+        assert tokens == expected
+        lines = async_to_sync(_collect)(exports.usage_csv_rows_async(selectors.usage_list()))
+        assert lines == list(exports.usage_csv_rows(selectors.usage_list()))
+
+
+async def _collect(rows) -> list[str]:
+    return [line async for line in rows]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_export_streams_from_the_asgi_server(asgi_server, alice, sales, priced):
+    grant(alice, "view_tokenusage")
+    for n in range(5):
+        record(sales, prompt=10 + n, completion=0, days_ago=n)
+    token = RefreshToken.for_user(alice).access_token
+    with requests.get(f"{asgi_server.url}{EXPORT}", headers={"Authorization": f"Bearer {token}"}, stream=True,
+                      timeout=10) as response:
+        assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        text = response.content.decode("utf-8-sig")
+    assert [line.split(";")[8] for line in text.splitlines()[1:]] == ["10", "11", "12", "13", "14"]
+    assert "must consume synchronous iterators" not in asgi_server.output.read_text()
 
 
 def test_the_openapi_schema_documents_the_filters_and_the_summary(client):

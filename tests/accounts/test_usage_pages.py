@@ -194,14 +194,23 @@ class TestUsageDashboard:
         for n in range(12):
             record(sales, prompt=100 * (n + 1), completion=0, conversation=f"conversa-{n:02d}")
         record(support, model="claude-x", prompt=50, completion=0)
-        dashboard = signed_in(reader).get(USAGE).context["dashboard"]
+        client = signed_in(reader)
+        page = client.get(USAGE)
+        dashboard = page.context["dashboard"]
         assert [row["bot"].name for row in dashboard.per_bot] == ["Vendas WhatsApp", "Suporte Instagram"]
         assert [row["model"] for row in dashboard.per_model] == ["gpt-4o-mini", "claude-x"]
-        top = dashboard.top_conversations
+        # The conversations come apart, with the page's filters.
+        placeholder = re.search(r'id="usage-conversations" data-url="([^"]+)"', page.content.decode()).group(1)
+        assert placeholder == f"{USAGE}?parte=conversas"
+        fragment = client.get(placeholder)
+        assert fragment.content.decode().count("<tr><td") == 10 and "<html" not in fragment.content.decode()
+        top = fragment.context["conversations"]
         assert len(top) == 10
         assert top[0] == {"bot": sales, "conversation_id": "conversa-11", "records": 1, "total_tokens": 1200,
                           "cost": Decimal("0.0012")}
         assert top[-1]["conversation_id"] == "conversa-02"
+        by_bot = client.get(USAGE, {"parte": "conversas", "bot": support.bot_id}).content.decode()
+        assert "Nenhum registro com conversation_id neste período." in by_bot
 
     def test_it_shows_each_budget_and_this_months_alerts(self, reader, sales, support, priced):
         sales.budget_unit, sales.monthly_budget, sales.budget_warning_percent = "tokens", 2000, 50

@@ -76,7 +76,7 @@ def test_the_usage_page_draws_its_chart_and_tables(watched, reader):
     bot_rows = watched.driver.find_elements(By.CSS_SELECTOR, "#usage-per-bot tbody tr")
     assert [row.text.split("\n")[0].split(" ")[0] for row in bot_rows] == ["Vendas", "Suporte"]
     assert len(watched.driver.find_elements(By.CSS_SELECTOR, "#usage-per-model tbody tr")) == 2
-    assert len(watched.driver.find_elements(By.CSS_SELECTOR, "#usage-top-conversations tbody tr")) == 4
+    watched.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#usage-top-conversations tbody tr")) == 4)
     page_width = watched.driver.execute_script("return document.documentElement.scrollWidth")
     assert page_width <= watched.driver.execute_script("return window.innerWidth")
     watched.wait_live()

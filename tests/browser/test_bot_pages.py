@@ -11,6 +11,7 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from accounts import bots
+from accounts.bot_events import services as event_services
 from accounts.models import ModelPrice
 from accounts.usage import services as usage_services
 from tests.accounts.test_usage_pages import grant, local
@@ -52,6 +53,41 @@ def test_an_event_a_bot_posts_appears_on_the_open_events_page(watched, reader):
                                               '[data-count="accepted"]').text == "1")
     assert watched.same_document(), "the page reloaded to show the event"
     assert violations(watched) == []
+
+
+def test_when_the_websocket_is_refused_the_events_page_polls_for_new_events(dashboard, reader):
+    issued = bots.bot_create(name="Suporte Instagram", scopes="events:write")
+    refuse = dashboard.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "window.WebSocket = function () { throw new Error('refused'); };"})
+    try:
+        dashboard.sign_in(reader).open("/painel/eventos/")
+        dashboard.wait.until(lambda d: dashboard.find("#live-status").get_attribute("data-state") == "polling")
+        dashboard.mark_document()
+        results = event_services.bot_events_record(bot=issued.bot, items=[{"event": "handoff_requested",
+                                                                          "payload": {}}])
+        row = dashboard.wait_for(f'#event-rows tr[data-event-id="{results[0].id}"]')
+        assert "handoff_requested" in row.text
+        assert dashboard.same_document()
+    finally:
+        dashboard.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", refuse)
+
+
+def test_a_budget_alert_shows_on_the_open_usage_page(dashboard, reader):
+    sales = bots.bot_create(name="Vendas WhatsApp", scopes="usage:write").bot
+    sales.budget_unit, sales.monthly_budget = "tokens", 1000
+    sales.save()
+    dashboard.sign_in(reader).open("/painel/consumo/")
+    dashboard.wait_live()
+    dashboard.mark_document()
+    assert dashboard.driver.find_elements(By.CSS_SELECTOR, "#budget-alerts") == []
+
+    usage_services.usage_record_many(bot=sales, items=[{"model": "gpt-x", "prompt_tokens": 1200,
+                                                        "completion_tokens": 0}])
+
+    notice = dashboard.wait_for('#budget-alerts [data-alert-level="exceeded"]')
+    assert "Vendas WhatsApp" in notice.text and "estourou" in notice.text
+    assert "Estourado" in dashboard.find(f'#usage-budgets tr[data-budget-bot="{sales.bot_id}"]').text
+    assert dashboard.same_document()
 
 
 def test_the_usage_page_draws_its_chart_and_tables(watched, reader):

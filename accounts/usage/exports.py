@@ -8,17 +8,14 @@ the lines come from an async iterator, since Django reads a synchronous one to i
 sending anything.
 """
 
-import csv
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from accounts.models import Bot, TokenUsage
-from jobs.exports import FORMULA_STARTS
+from project.spreadsheets import BYTE_ORDER_MARK, csv_line_writer, local_time, spreadsheet_cell
 
 COLUMNS = (
     "ocorrido_em", "bot_id", "bot", "modelo", "tokens_entrada", "tokens_em_cache", "tokens_saida",
@@ -33,8 +30,8 @@ def usage_csv_rows(records: QuerySet[TokenUsage]) -> Iterator[str]:
     The cost is written with a decimal comma, as spreadsheets set to Portuguese read numbers; an
     unpriced record has an empty cost and com_preco "não", never a zero.
     """
-    writer = csv.writer(_Line(), delimiter=";")
-    yield "\ufeff" + writer.writerow(COLUMNS)
+    writer = csv_line_writer()
+    yield BYTE_ORDER_MARK + writer.writerow(COLUMNS)
     bots: dict[int, Bot] = {}
     for chunk in _chunks(records):
         yield _lines(writer, chunk, bots)
@@ -42,8 +39,8 @@ def usage_csv_rows(records: QuerySet[TokenUsage]) -> Iterator[str]:
 
 async def usage_csv_rows_async(records: QuerySet[TokenUsage]) -> AsyncIterator[str]:
     """usage_csv_rows for an ASGI response: each chunk is read in the thread of the ORM."""
-    writer = csv.writer(_Line(), delimiter=";")
-    yield "\ufeff" + writer.writerow(COLUMNS)
+    writer = csv_line_writer()
+    yield BYTE_ORDER_MARK + writer.writerow(COLUMNS)
     bots: dict[int, Bot] = {}
     chunks = _chunks(records)
     while (chunk := await sync_to_async(next)(chunks, None)) is not None:
@@ -70,38 +67,20 @@ def _lines(writer, chunk: list[TokenUsage], bots: dict[int, Bot]) -> str:
     missing = {usage.bot_id for usage in chunk} - set(bots)
     if missing:
         bots.update(Bot.objects.in_bulk(list(missing)))
-    return "".join(writer.writerow([_cell(value) for value in _values(usage, bots[usage.bot_id])]) for usage in chunk)
+    return "".join(writer.writerow([spreadsheet_cell(value) for value in _values(usage, bots[usage.bot_id])])
+                   for usage in chunk)
 
 
 def _values(usage: TokenUsage, bot: Bot) -> tuple:
     return (
-        _when(usage.occurred_at), bot.bot_id, bot.name, usage.model, usage.prompt_tokens, usage.cached_tokens,
+        local_time(usage.occurred_at), bot.bot_id, bot.name, usage.model, usage.prompt_tokens, usage.cached_tokens,
         usage.completion_tokens, usage.reasoning_tokens, usage.total_tokens, _cost(usage.cost),
-        "sim" if usage.cost is not None else "não", usage.conversation_id, usage.request_id, _when(usage.received_at),
+        "sim" if usage.cost is not None else "não", usage.conversation_id, usage.request_id,
+        local_time(usage.received_at),
     )
-
-
-def _cell(value: object) -> object:
-    """A text a spreadsheet would run as a formula (CSV injection) is written as text instead."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _cost(cost: Decimal | None) -> str | None:
     if cost is None:
         return None
     return f"{cost.normalize():f}".replace(".", ",")
-
-
-def _when(moment: datetime) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
-
-
-class _Line:
-    """A file-like object for csv.writer that hands each row back instead of storing it."""
-
-    def write(self, text: str) -> str:
-        return text

@@ -12,7 +12,6 @@ from rest_framework.test import APIClient
 
 from accounts import bots, notifications
 from accounts.models import Bot, BotEvent, BudgetAlert, TokenUsage, UsageDaily
-from jobs.queues import redis_connection
 from project import live
 from project.middleware import body_limit
 from tests.listener import GroupListener
@@ -29,12 +28,6 @@ MALFORMED = ("Credencial de bot malformada: o token tem a forma cbot_<id do bot>
 NOT_AN_OBJECT = {"evento": ['deve ser um objeto JSON {"event": "…", "payload": {…}}']}
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def _clean_throttle():
-    redis = redis_connection()
-    for key in redis.scan_iter("bot-auth-failures:*"):
-        redis.delete(key)
 
 
 @pytest.fixture

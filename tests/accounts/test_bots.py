@@ -12,18 +12,10 @@ from rest_framework.test import APIClient
 
 from accounts import bots
 from accounts.models import Bot
-from jobs.queues import redis_connection
 
 ME = "/api/v1/bots/me/"
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def _clean_throttle():
-    redis = redis_connection()
-    for key in redis.scan_iter("bot-auth-failures:*"):
-        redis.delete(key)
-    yield
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from rest_framework.test import APIClient
 
 from accounts import bots
 from accounts.models import Bot, BotEvent, TokenUsage, UsageDaily
-from jobs.queues import redis_connection
 from project.middleware import body_limit
 from tests.test_request_body import send_raw
 
@@ -33,12 +32,6 @@ MISSING = ("Credencial de bot ausente: envie os cabeçalhos x-bot-id e x-bot-tok
            "ou Authorization: Bearer <token do bot>.")
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(autouse=True)
-def _clean_throttle():
-    redis = redis_connection()
-    for key in redis.scan_iter("bot-auth-failures:*"):
-        redis.delete(key)
 
 
 @pytest.fixture

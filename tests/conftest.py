@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -72,6 +73,15 @@ def bob_api(bob):
 @pytest.fixture
 def charlie_api(charlie):
     return bearer_client(charlie)
+
+
+@pytest.fixture
+def latest_schema_afterwards():
+    """For a test that migrates an app backwards: every app is migrated forward again after it,
+    since the transactional tests that pytest-django runs after it need the later tables."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,7 @@ def test_every_model_and_field_of_ours_has_a_portuguese_name(app_label):
 # --- permission groups ----------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
-def test_a_migration_creates_the_three_groups_and_undoes_them():
+def test_a_migration_creates_the_three_groups_and_undoes_them(latest_schema_afterwards):
     executor = MigrationExecutor(connection)
     executor.migrate([("accounts", "0003_portuguese_names_and_jwt_proxies")])
     assert not Group.objects.filter(name__in=GROUPS).exists()

@@ -16,7 +16,8 @@ def migrate(targets) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_api_users_keep_starting_jobs_and_staff_keep_their_rights(django_user_model):
+def test_existing_api_users_keep_starting_jobs_and_staff_keep_their_rights(django_user_model,
+                                                                          latest_schema_afterwards):
     migrate(BEFORE)
     api_user = django_user_model.objects.create_user("frontend", password="x")
     viewer = django_user_model.objects.create_user("vera", password="x", is_staff=True)

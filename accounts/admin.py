@@ -8,13 +8,10 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -36,6 +33,7 @@ from accounts.models import (
 )
 from accounts.usage.services import usage_costs_recompute
 from project.admin_site import PermissionLabelsMixin, ReadOnlyModelAdmin
+from project.pagination import EstimatedCountPaginator
 
 # The admin login says so when a login is locked out (django-axes).
 admin.site.login_form = AdminLoginForm
@@ -397,28 +395,6 @@ class OccurredFilter(admin.DateFieldListFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.title = "data"
-
-
-class EstimatedCountPaginator(Paginator):
-    """Django's paginator, except for the unfiltered list of a large table on PostgreSQL, whose
-    size comes from the planner's statistics instead of a COUNT(*) over every row (about 150 ms
-    a page at a million records). The total shown is then approximate, as ANALYZE last saw it;
-    a filtered or searched list is counted exactly."""
-
-    exact_below = 100_000
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        connection = connections[queryset.db]
-        if connection.vendor == "postgresql" and not queryset.query.where:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                               [queryset.model._meta.db_table])
-                row = cursor.fetchone()
-            if row and row[0] >= self.exact_below:
-                return row[0]
-        return super().count
 
 
 class BotNameMixin:

@@ -1,3 +1,7 @@
+from functools import cached_property
+
+from django.core.paginator import Paginator
+from django.db import connections
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
@@ -35,3 +39,25 @@ def _bounded_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise ValidationError({name: [f"deve estar entre {minimum} e {maximum}"]})
     return value
+
+
+class EstimatedCountPaginator(Paginator):
+    """Django's paginator, except for the unfiltered list of a large table on PostgreSQL, whose
+    size comes from the planner's statistics instead of a COUNT(*) over every row (about 150 ms
+    a page at a million records). The total shown is then approximate, as ANALYZE last saw it;
+    a filtered or searched list is counted exactly."""
+
+    exact_below = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                               [queryset.model._meta.db_table])
+                row = cursor.fetchone()
+            if row and row[0] >= self.exact_below:
+                return row[0]
+        return super().count

@@ -13,11 +13,11 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.admin import EstimatedCountPaginator
 from accounts.bot_events import selectors
 from accounts.models import Bot
 from accounts.usage.selectors import intake_counts_by_bot
 from jobs.views import permission, staff_required
+from project.pagination import EstimatedCountPaginator
 
 EVENT_PERMISSION = "accounts.view_botevent"
 PAGE_SIZE = 25

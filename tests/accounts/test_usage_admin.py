@@ -247,7 +247,7 @@ def test_the_usage_list_counts_once_and_queries_the_same_for_3_or_30_rows(staff,
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate comes from PostgreSQL's statistics")
 def test_the_unfiltered_usage_list_of_a_large_table_takes_its_size_from_the_statistics(staff, bot, monkeypatch):
-    from accounts.admin import EstimatedCountPaginator
+    from project.pagination import EstimatedCountPaginator
 
     for n in range(3):
         record(bot, request_id=f"r{n}")

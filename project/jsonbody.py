@@ -18,8 +18,9 @@ from rest_framework.utils.json import strict_constant
 # Our own payloads are flat objects (a websocket frame, a job's fields); a little room is left
 # for callers that nest a level or two more.
 MAX_JSON_DEPTH = 32
-# The ParseError code of a body nested too deeply.
+# The ParseError codes of a body nested too deeply, and of one that is not JSON at all.
 JSON_TOO_DEEP = "json_too_deep"
+JSON_INVALID = "json_invalid"
 
 
 class JsonTooDeepError(ValueError):
@@ -49,8 +50,11 @@ class BoundedJSONParser(JSONParser):
             return json_loads_bounded(text, parse_constant=strict_constant if self.strict else None)
         except JsonTooDeepError as exc:
             raise ParseError(str(exc), code=JSON_TOO_DEEP) from None
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"JSON inválido: {exc.msg} (linha {exc.lineno}, coluna {exc.colno}).",
+                             code=JSON_INVALID) from None
+        except ValueError as exc:  # not text in the declared encoding
+            raise ParseError(f"JSON inválido: {exc}.", code=JSON_INVALID) from None
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:

@@ -15,7 +15,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from project.jsonbody import JSON_TOO_DEEP
+from project.jsonbody import JSON_INVALID, JSON_TOO_DEEP
 from project.middleware import body_too_large_message
 
 INVALID_TOKEN = "Token inválido ou expirado"
@@ -61,9 +61,9 @@ def seed_exception_handler(exc, context):
     if isinstance(exc, exceptions.ParseError):
         # A body nested too deeply is malformed JSON to the seed's frontends too (422), with its
         # own sentence.
-        too_deep = getattr(exc.detail, "code", None) == JSON_TOO_DEEP
+        ours = getattr(exc.detail, "code", None) in (JSON_TOO_DEEP, JSON_INVALID)
         return Response(
-            {"detail": [{"loc": ["body"], "msg": str(exc.detail) if too_deep else f"JSON inválido: {exc.detail}",
+            {"detail": [{"loc": ["body"], "msg": str(exc.detail) if ours else f"JSON inválido: {exc.detail}",
                          "type": "value_error.jsondecode"}]},
             status=422,
         )

@@ -175,7 +175,7 @@ def test_two_bots_may_send_the_same_id(client):
 def test_malformed_json_is_400(client, path):
     response = post_raw(client, path, '{"event": ')
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("JSON parse error - ")
+    assert response.json()["detail"].startswith("JSON inválido: ")
     assert_nothing_stored()
 
 

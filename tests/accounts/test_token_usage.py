@@ -227,7 +227,7 @@ def test_metadata_has_a_size_limit(client, settings):
 def test_malformed_json_is_400(client, path):
     response = post_raw(client, path, '{"model": "gpt-4o",')
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("JSON parse error - ")
+    assert response.json()["detail"].startswith("JSON inválido: ")
     assert_nothing_stored()
 
 

@@ -238,11 +238,12 @@ def _rejected(position: int, item: Any, reason: str, message: str, errors: dict,
 
 
 def _rollups_add(*, bot: Bot, rows: list[dict]) -> None:
-    daily: dict[tuple, dict] = {}
-    conversations: dict[tuple, dict] = {}
+    daily: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(ROLLUP_SUMS, 0))
+    conversations: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(CONVERSATION_SUMS, 0))
+    zone = timezone.get_current_timezone()  # once: each look-up goes through a context-local
     for row in rows:
-        day = timezone.localdate(row["occurred_at"])
-        sums = daily.setdefault((row["model"], day), {name: 0 for name in ROLLUP_SUMS})
+        day = row["occurred_at"].astimezone(zone).date()
+        sums = daily[(row["model"], day)]
         cost = row["cost"] or Decimal(0)
         sums["records"] += 1
         for name in ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "total_tokens"):
@@ -250,7 +251,7 @@ def _rollups_add(*, bot: Bot, rows: list[dict]) -> None:
         sums["cost"] += cost
         sums["unpriced_records"] += row["cost"] is None
         if row["conversation_id"]:
-            conv = conversations.setdefault((row["conversation_id"], day), {name: 0 for name in CONVERSATION_SUMS})
+            conv = conversations[(row["conversation_id"], day)]
             conv["records"] += 1
             conv["total_tokens"] += row["total_tokens"]
             conv["cost"] += cost

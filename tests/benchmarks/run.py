@@ -561,20 +561,27 @@ class Bench:
                      f" = {rate:.0f} jobs/s on one worker")
 
     def report_http(self, rounds: dict[int, dict[str, LoadResult]]) -> None:
+        self.report_ratios("HTTP", rounds, (("trivial", None), ("create", TARGET_CREATE_RATIO),
+                                            ("status", TARGET_STATUS_RATIO)), route_width=22)
+
+    def report_ratios(self, title: str, rounds: dict[int, dict[str, LoadResult]],
+                      routes: tuple[tuple[str, float | None], ...], *, route_width: int) -> None:
+        """A table of each route's requests/s as a ratio to the first route's (the trivial
+        view), per number of daphne processes, with its target where it has one."""
         self.out()
-        self.out(f"HTTP: daphne, {self.args.concurrency} keep-alive connections, "
+        self.out(f"{title}: daphne, {self.args.concurrency} keep-alive connections, "
                  f"{self.args.warmup:g} s warm-up + {self.args.duration:g} s per route")
-        header = (f"{'daphne':<8}{'route':<22}{'req/s':>9}{'× trivial':>11}  {'target':<9}{'p50 ms':>9}"
-                  f"{'p99 ms':>9}{'errors':>8}")
+        header = (f"{'daphne':<8}{'route':<{route_width}}{'req/s':>9}{'× trivial':>11}  {'target':<9}"
+                  f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         self.out(header)
         self.out("-" * len(header))
         for count, results in rounds.items():
-            base = results["trivial"].rps
-            for key, target in (("trivial", None), ("create", TARGET_CREATE_RATIO), ("status", TARGET_STATUS_RATIO)):
+            base = results[routes[0][0]].rps
+            for key, target in routes:
                 r = results[key]
                 ratio = r.rps / base if base else float("nan")
                 mark = "" if target is None else (f"≥{target:g}" + (" ok" if ratio >= target else " MISS"))
-                self.out(f"{count:<8}{r.name:<22}{r.rps:9.0f}{ratio:11.2f}  {mark:<9}"
+                self.out(f"{count:<8}{r.name:<{route_width}}{r.rps:9.0f}{ratio:11.2f}  {mark:<9}"
                          f"{fmt_ms(percentile(r.latencies, .5)):>9}{fmt_ms(percentile(r.latencies, .99)):>9}"
                          f"{r.errors:8d}")
                 odd = {s: n for s, n in r.statuses.items() if not 200 <= s < 300}

@@ -41,7 +41,7 @@ from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.benchmarks.run import HOST, Bench, _raise_interrupt, fmt_ms, percentile, run_load
+from tests.benchmarks.run import HOST, Bench, _raise_interrupt, run_load
 
 TARGET_SINGLE_RATIO = 0.5
 TARGET_BATCH_RATIO = 0.3
@@ -163,25 +163,8 @@ def single_round(port: int, world: World, args) -> dict:
 
 
 def report_single(bench: Bench, rounds: dict, args) -> None:
-    bench.out()
-    bench.out(f"Single records: daphne, {args.concurrency} keep-alive connections, "
-              f"{args.warmup:g} s warm-up + {args.duration:g} s per route")
-    header = (f"{'daphne':<8}{'route':<28}{'req/s':>9}{'× trivial':>11}  {'target':<9}{'p50 ms':>9}"
-              f"{'p99 ms':>9}{'errors':>8}")
-    bench.out(header)
-    bench.out("-" * len(header))
-    for count, results in rounds.items():
-        base = results["trivial"].rps
-        for key, target in (("trivial", None), ("usage", TARGET_SINGLE_RATIO)):
-            r = results[key]
-            ratio = r.rps / base if base else float("nan")
-            mark = "" if target is None else (f"≥{target:g}" + (" ok" if ratio >= target else " MISS"))
-            bench.out(f"{count:<8}{r.name:<28}{r.rps:9.0f}{ratio:11.2f}  {mark:<9}"
-                      f"{fmt_ms(percentile(r.latencies, .5)):>9}{fmt_ms(percentile(r.latencies, .99)):>9}"
-                      f"{r.errors:8d}")
-            odd = {s: n for s, n in r.statuses.items() if not 200 <= s < 300}
-            if odd:
-                bench.out(f"{'':<8}  non-2xx answers: {odd}")
+    bench.report_ratios("Single records", rounds, (("trivial", None), ("usage", TARGET_SINGLE_RATIO)),
+                        route_width=28)
 
 
 # --- batches --------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ class UsageFilterSerializer(serializers.Serializer):
 class UsageRecordSerializer(serializers.ModelSerializer):
     bot_id = serializers.CharField(source="bot.bot_id")
     bot_name = serializers.CharField(source="bot.name")
-    cost = serializers.DecimalField(max_digits=20, decimal_places=10, allow_null=True,
+    cost = serializers.DecimalField(max_digits=26, decimal_places=10, allow_null=True,
                                     help_text="USD; null quando o modelo não tinha preço.")
     priced = serializers.SerializerMethodField()
 

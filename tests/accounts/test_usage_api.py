@@ -251,3 +251,16 @@ def test_the_openapi_schema_documents_the_filters_and_the_summary(client):
     assert {"count", "next", "previous", "results", "summary"} <= set(properties)
     export = schema["paths"]["/api/v1/usage/export.csv"]["get"]
     assert "text/csv" in export["responses"]["200"]["content"]
+
+
+def test_the_largest_cost_a_record_may_have_is_listed_in_full(reader_api, sales):
+    ModelPrice.objects.create(model="caro", valid_from=timezone.now() - timedelta(days=1),
+                              input_per_million=Decimal("99999999.999999"),
+                              output_per_million=Decimal("99999999.999999"))
+    usage_services.usage_record_many(bot=sales, items=[{"model": "caro", "prompt_tokens": 10**12,
+                                                        "completion_tokens": 10**12}])
+
+    response = reader_api.get(LIST)
+
+    assert response.status_code == 200, response.content
+    assert Decimal(response.json()["results"][0]["cost"]) == Decimal("199999999999998")

@@ -121,7 +121,7 @@ def usage_rollups_rebuild(*, day: date) -> None:
     records = TokenUsage.objects.filter(occurred_at__gte=start, occurred_at__lt=end).order_by()
     UsageDaily.objects.filter(day=day).delete()
     UsageConversationDaily.objects.filter(day=day).delete()
-    cost = Coalesce(Sum("cost"), Value(Decimal(0)), output_field=DecimalField(max_digits=24, decimal_places=10))
+    cost = Coalesce(Sum("cost"), Value(Decimal(0)), output_field=DecimalField(max_digits=32, decimal_places=10))
     # Annotations are named apart from TokenUsage's fields: a filter on `cost` would read one named so.
     _insert_select(UsageDaily, ROLLUP_COLUMNS, records.values("bot_id", "model").annotate(
         day_=Value(day, output_field=DateField()), records_=Count("id"), prompt=Sum("prompt_tokens"),

@@ -82,6 +82,9 @@ def main() -> int:
         for number in range(1, int(env.get("RPA_MAX_CONCURRENCY", "5")) + 1):
             supervisor.add(f"rpa-worker-{number}", "worker", [*MANAGE, "rqworker", "rpa", "-v", "0"])
         supervisor.add("default-worker", "worker", [*MANAGE, "rqworker", "default", "-v", "0"])
+        # The Seller Bot's browser runs, one profile at a time each, and its heartbeat/dispatch.
+        for number in range(1, int(env.get("BOT_WORKERS", "1")) + 1):
+            supervisor.add(f"tiktok-worker-{number}", "worker", [*MANAGE, "sellerbot_worker", "-v", "0"])
         supervisor.add("cron", "cron", [*MANAGE, "console_cron", "project.cron"])
         address = f"[{host}]" if ":" in host else host
         say(f"Console running: dashboard http://{address}:{port}/painel/  (admin: /admin/, API docs: /docs)")

@@ -15,6 +15,7 @@ from jobs.urls import api_v1_urlpatterns as jobs_v1
 from jobs.urls import dashboard_urlpatterns
 from jobs.urls import seed_urlpatterns as jobs_seed
 from project.metrics import metrics_export
+from sellerbot.urls import seed_urlpatterns as sellerbot_seed
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="v1-token-obtain"),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("auth/tokenRefresh", accounts_api.AuthTokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("auth/token", accounts_api.AuthTokenApi.as_view(), name="auth-token"),
     *jobs_seed,
+    *sellerbot_seed,
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     # The split view serves Swagger UI's initialiser as a file: no inline script for the CSP.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="docs"),
@@ -57,7 +59,9 @@ urlpatterns = [
 
 if settings.SANDBOX_PORTALS:
     # Imitations of the carrier portals and of SAT, for demos and tests (off in production).
-    urlpatterns += [path("sandbox/", include("carriers.sandbox.urls"))]
+    urlpatterns += [
+        path("sandbox/", include("carriers.sandbox.urls")),
+    ]
 
 # With DEBUG off: JSON for programs, the console's own pages for people (project/errors.py).
 handler400 = "project.errors.bad_request"

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
 from jobs import events
@@ -30,8 +31,12 @@ class CredentialsRequired(Exception):
     """The job can be retried only with new portal credentials; nothing was created."""
 
 
-def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UUID | None = None) -> Job:
-    """Store a PENDING job and put it on the `rpa` queue once the row is committed.
+def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UUID | None = None,
+               account_key: str | None = None) -> Job:
+    """Store a PENDING job and put it on its queue once the row is committed.
+
+    `account_key` names the account the job uses when it is not the portal login of its secrets
+    (a Seller Bot profile): jobs on one account run one at a time.
 
     If the queue cannot take it, the row is removed again and QueueUnavailable raised, so no
     PENDING job is left that would never run.
@@ -42,7 +47,8 @@ def job_create(*, kind: str, params: dict, secrets: dict, owner, processo_id: UU
                 kind=kind,
                 params=params,
                 secrets=secrets,
-                account_key=account_key_for(kind=kind, login=secrets.get("login", "")),
+                account_key=account_key if account_key is not None else account_key_for(
+                    kind=kind, login=secrets.get("login", "")),
                 owner=owner,
                 processo_id=processo_id,
             )
@@ -73,6 +79,7 @@ def job_retry(*, job_id: UUID, owner, credentials: dict | None = None) -> Job:
     secrets.update(new)
     job = job_create(
         kind=source.kind, params=source.params, secrets=secrets, owner=owner, processo_id=source.processo_id,
+        account_key=source.account_key if "login" not in new else None,
     )
     changed = " com novas credenciais" if new else ""
     job_log(job_id=job.id, level=JobLog.Level.INFO, message=f"Repetição do job {source.id}, que falhou{changed}")
@@ -96,11 +103,11 @@ def job_retry_bulk(*, job_ids: list[UUID], owner) -> list[Job]:
 
 
 def job_enqueue(*, job: Job, at_front: bool = False) -> None:
-    """Put the job on the `rpa` queue under its own id; `at_front` for a job whose turn on its
+    """Put the job on its kind's queue under its own id; `at_front` for a job whose turn on its
     portal account has come after waiting in line."""
     from jobs.tasks import job_run_task
 
-    queue(RPA_QUEUE).enqueue(
+    queue(queue_for_kind(job.kind)).enqueue(
         job_run_task,
         str(job.id),
         job_id=str(job.id),
@@ -111,6 +118,14 @@ def job_enqueue(*, job: Job, at_front: bool = False) -> None:
         failure_ttl=settings.JOB_RETENTION_HOURS * 3600,
         at_front=at_front,
     )
+
+
+def queue_for_kind(kind: str) -> str:
+    """The queue of a job kind: the first prefix of settings.JOB_KIND_QUEUES it starts with, else `rpa`."""
+    for prefix, name in settings.JOB_KIND_QUEUES.items():
+        if kind.startswith(prefix):
+            return name
+    return RPA_QUEUE
 
 
 def account_key_for(*, kind: str, login: str) -> str:
@@ -178,7 +193,20 @@ def _finish(job_id: UUID, status: str, **fields) -> Job:
         if job.processo_id:
             callback_schedule(job=job)
     events.job_log_publish(job, level, message, log_id=entry.id, timestamp=entry.timestamp)
+    _finished_handlers_call(job)
     return job
+
+
+def _finished_handlers_call(job: Job) -> None:
+    """Tell the app that owns the job's kind (settings.JOB_FINISHED_HANDLERS) that it ended.
+    A handler's failure is logged and never undoes the job's end."""
+    for prefix, path in settings.JOB_FINISHED_HANDLERS.items():
+        if not job.kind.startswith(prefix):
+            continue
+        try:
+            import_string(path)(job)
+        except Exception:  # noqa: BLE001 - the job has ended either way
+            logger.exception("the finish handler %s failed for job %s", path, job.id)
 
 
 def _transition(job_id: UUID, new_status: str, **fields) -> Job:

@@ -187,6 +187,8 @@ REDIS_URL = env_str("REDIS_URL", f"unix://{VAR_DIR / 'redis.sock'}")
 RQ_QUEUES = {
     "rpa": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RPA_JOB_TIMEOUT", 900, minimum=1)},
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
+    # The Seller Bot's runs (manage.py sellerbot_worker), apart from the carriers' jobs.
+    "tiktok": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RPA_JOB_TIMEOUT", 900, minimum=1)},
 }
 RQ_SHOW_ADMIN_LINK = True
 # Services enqueue inside transaction.on_commit themselves, so that they can handle a Redis error
@@ -246,7 +248,13 @@ JOB_AUTOMATIONS: dict[str, str] = {
     "EMBRATEL": "carriers.embratel.run",
     "DIGITALNET": "carriers.digitalnet.run",
     "SAT": "carriers.sat.run",
+    **{f"tiktok.{task_type}": "sellerbot.automation.run"
+       for task_type in ("reply_comments", "reply_messages", "sync_orders", "update_stock", "verify")},
 }
+# Job kinds that run on a queue of their own (prefix → queue); every other kind runs on `rpa`.
+JOB_KIND_QUEUES = {"tiktok.": "tiktok"}
+# What an app does when one of its jobs ends, whoever ended it (prefix → dotted path of f(job)).
+JOB_FINISHED_HANDLERS = {"tiktok.": "sellerbot.services.job_finished"}
 
 # --- Carriers: the portals, the browser, the SAT delivery -----------------------------------
 # The sandbox portals (/sandbox/<carrier>/) imitate each carrier for demos and tests. Each
@@ -269,6 +277,27 @@ SAT_API_PASSWORD = env_str("SAT_API_PASSWORD", "sandbox123")
 SAT_API_REFRESH_MARGIN_SECONDS = env_int("SAT_API_REFRESH_MARGIN_SECONDS", 2400, minimum=0)
 SAT_API_ACTIVE_SECONDS = env_int("SAT_API_ACTIVE_SECONDS", 3600, minimum=1)
 SAT_API_TIMEOUT_SECONDS = env_int("SAT_API_TIMEOUT_SECONDS", 30, minimum=1)
+# The TikTok Seller Center the Seller Bot drives (sellerbot/tiktok/); the sandbox imitates it.
+TIKTOK_SELLER_URL = env_str("TIKTOK_SELLER_URL", f"{SANDBOX_BASE_URL}/sandbox/tiktok/")
+
+# --- Seller Bot automation (seed 004 /bot/*) --------------------------------------------------
+BOT_QUEUE = "tiktok"
+BOT_VERIFY_KIND = "tiktok.verify"
+# The bot worker (manage.py sellerbot_worker) beats every BOT_WORKER_TICK_MS; a heartbeat older
+# than BOT_WORKER_HEARTBEAT_TTL_SECONDS (seed 004: 1 min) shows the worker as stopped.
+BOT_WORKER_HEARTBEAT_TTL_SECONDS = env_int("BOT_WORKER_HEARTBEAT_TTL_SECONDS", 60, minimum=2)
+BOT_WORKER_TICK_MS = env_int("BOT_WORKER_TICK_MS", 5000, minimum=100)
+BOT_WORKERS = env_int("BOT_WORKERS", 1, minimum=0)
+BOT_DISPATCH_BATCH = 50
+BOT_TASK_STATUS_TTL_SECONDS = 24 * 3600
+# A failed run is retried after BOT_TASK_RETRY_SECONDS * 2^n, at most this many times in a row,
+# unless no retry can help (wrong password, missing verification code).
+BOT_TASK_MAX_RETRIES = env_int("BOT_TASK_MAX_RETRIES", 3, minimum=0)
+BOT_TASK_RETRY_SECONDS = env_int("BOT_TASK_RETRY_SECONDS", 60, minimum=1)
+# Seed 004's limits: start/stop per user, the other /bot/* routes per address, per minute.
+BOT_SWITCH_RATE_PER_MINUTE = env_int("BOT_SWITCH_RATE_PER_MINUTE", 5, minimum=1)
+BOT_API_RATE_PER_MINUTE = env_int("BOT_API_RATE_PER_MINUTE", 30, minimum=1)
+
 # Where invoices live in storage (result paths look like faturas/oi_202401.pdf).
 INVOICE_STORAGE_DIR = "faturas"
 

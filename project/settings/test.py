@@ -34,7 +34,16 @@ FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA="]
 # The engine's tests run the scripted automation; the carrier tests start workers with
 # TEST_CARRIER_AUTOMATIONS=1 so that they run the real browser automations.
 if not env_bool("TEST_CARRIER_AUTOMATIONS", False):
-    JOB_AUTOMATIONS = {kind: "tests.automations.scripted" for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET", "SAT")}
+    JOB_AUTOMATIONS = {
+        **{kind: "tests.automations.scripted" for kind in ("OI", "VIVO", "EMBRATEL", "DIGITALNET", "SAT")},
+        # The Seller Bot's runs always drive the TikTok sandbox in a real browser.
+        **{kind: path for kind, path in JOB_AUTOMATIONS.items() if kind.startswith("tiktok.")},  # noqa: F405
+    }
+BOT_WORKER_HEARTBEAT_TTL_SECONDS = env_int("BOT_WORKER_HEARTBEAT_TTL_SECONDS", 3, minimum=2)
+BOT_WORKER_TICK_MS = env_int("BOT_WORKER_TICK_MS", 300, minimum=100)
+BOT_TASK_RETRY_SECONDS = env_int("BOT_TASK_RETRY_SECONDS", 3600, minimum=1)
+BOT_API_RATE_PER_MINUTE = env_int("BOT_API_RATE_PER_MINUTE", 1000, minimum=1)
+BOT_SWITCH_RATE_PER_MINUTE = env_int("BOT_SWITCH_RATE_PER_MINUTE", 1000, minimum=1)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "test-media")))
 SANDBOX_PORTALS = True
 BROWSER_WAIT_SECONDS = env_int("BROWSER_WAIT_SECONDS", 4, minimum=1)

@@ -1,0 +1,17 @@
+"""Seed 004's /bot/* paths, exactly (no trailing slash)."""
+
+from django.urls import path
+
+from sellerbot import api
+
+seed_urlpatterns = [
+    path("bot/profiles", api.ProfilesApi.as_view(), name="bot-profiles"),
+    path("bot/profiles/<str:profile_id>", api.ProfileApi.as_view(), name="bot-profile"),
+    path("bot/profiles/<str:profile_id>/verify", api.ProfileVerifyApi.as_view(), name="bot-profile-verify"),
+    path("bot/tasks", api.TasksApi.as_view(), name="bot-tasks"),
+    path("bot/tasks/<str:task_id>", api.TaskApi.as_view(), name="bot-task"),
+    path("bot/start", api.WorkerStartApi.as_view(), name="bot-start"),
+    path("bot/stop", api.WorkerStopApi.as_view(), name="bot-stop"),
+    path("bot/worker-status", api.WorkerStatusApi.as_view(), name="bot-worker-status"),
+    path("bot/stats", api.StatsApi.as_view(), name="bot-stats"),
+]

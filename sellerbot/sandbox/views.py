@@ -117,7 +117,10 @@ def signed_in(view):
             return view(request, account, *args, **kwargs)
         target = request.get_full_path() if request.method == "GET" else ""
         response = HttpResponseRedirect(_with_next(reverse("tiktok_sandbox:login"), target))
-        if account is not None or PORTAL_COOKIE in request.COOKIES:
+        if account is not None:
+            # The expiring account's session stays "expired" on the portal's side: every page says so.
+            return _notice(response, "sessao-expirada")
+        if PORTAL_COOKIE in request.COOKIES:
             response = _notice(common.session_end(response, PORTAL), "sessao-expirada")
         return response
 

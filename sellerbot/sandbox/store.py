@@ -173,7 +173,10 @@ def stock(login: str) -> list[dict]:
 
 
 def add_comments(login: str, n: int) -> list[dict]:
-    """Publish `n` new unanswered comments on the account's products; returns them."""
+    """Publish `n` new unanswered comments on the account's products; returns them.
+
+    Raises KeyError for a login that is not one of the sandbox's accounts.
+    """
     if not _seeded(login):
         raise KeyError(login)
     redis = redis_connection()

@@ -131,14 +131,14 @@ def signed_in(view):
 def comments(request: HttpRequest, account: store.Account) -> HttpResponse:
     redesigned = account.login == store.LAYOUT_LOGIN
     template = "sandbox/tiktok/comentarios_v2.html" if redesigned else "sandbox/tiktok/comentarios.html"
-    return _inbox_page(request, account, store.comments(account.login), template)
+    return _inbox_page(request, account, store.comments(account.login), template, section="comentarios")
 
 
 @signed_in
 def messages(request: HttpRequest, account: store.Account) -> HttpResponse:
     redesigned = account.login == store.LAYOUT_LOGIN
     template = "sandbox/tiktok/mensagens_v2.html" if redesigned else "sandbox/tiktok/mensagens.html"
-    return _inbox_page(request, account, store.messages(account.login), template)
+    return _inbox_page(request, account, store.messages(account.login), template, section="mensagens")
 
 
 @csrf_exempt
@@ -184,7 +184,8 @@ def stock_save(request: HttpRequest, account: store.Account, sku: str) -> HttpRe
     return _notice(back, "estoque-salvo")
 
 
-def _inbox_page(request: HttpRequest, account: store.Account, items: list[dict], template: str) -> HttpResponse:
+def _inbox_page(request: HttpRequest, account: store.Account, items: list[dict], template: str, *,
+                section: str) -> HttpResponse:
     paginator = Paginator(items, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("pagina"))
     rows = [{**item, "created": parse_datetime(item["created_at"])} for item in page.object_list]
@@ -195,7 +196,7 @@ def _inbox_page(request: HttpRequest, account: store.Account, items: list[dict],
         "pending": sum(1 for item in items if item["reply"] is None),
         "total": len(items),
         "loading": account.login == store.SLOW_LOGIN,
-        "section": "comentarios" if "comentarios" in template else "mensagens",
+        "section": section,
         "reply_max": REPLY_MAX_CHARS,
     }
     return _page(request, template, context)

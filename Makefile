@@ -22,6 +22,7 @@ bench: $(STAMP) browser
 	$(PY) -m tests.benchmarks.fanout
 	$(PY) -m tests.benchmarks.usage
 	$(PY) -m tests.benchmarks.usage_dashboard
+	$(PY) -m tests.benchmarks.sellerbot
 
 # Headless Chromium and its driver come from Debian's packages; nothing downloads a browser.
 browser:

@@ -1,4 +1,4 @@
-"""How /openapi.json and /docs group the operations: five fixed tags, chosen by path.
+"""How /openapi.json and /docs group the operations: six fixed tags, chosen by path.
 
 One rule for every view (ours, simplejwt's, whatever comes next) keeps /docs from growing a new
 group per author; views do not set tags themselves.
@@ -11,6 +11,7 @@ REST_V1 = "REST v1"
 AUTH = "Autenticação"
 SYSTEM = "Sistema"
 BOTS = "Bots"
+SELLER_BOT = "Seller Bot"
 
 # In the order /docs shows them.
 TAGS = [
@@ -20,12 +21,15 @@ TAGS = [
     {"name": AUTH, "description": "Tokens JWT (rotas do seed e /api/v1) e tickets para o websocket e o SSE."},
     {"name": BOTS, "description": "Rotas dos bots externos, com credencial de bot (x-bot-id + x-bot-token, ou "
                                   "Bearer cbot_…): consumo de tokens, eventos, status do painel."},
+    {"name": SELLER_BOT, "description": "Automação do TikTok Seller Center (seed 004, /bot/*): perfis, tarefas, "
+                                        "a chave do worker e as estatísticas."},
     {"name": SYSTEM, "description": "Saúde do serviço."},
 ]
 
 AUTH_PREFIXES = ("/auth/", "/api/v1/auth/", "/api/v1/ws-tickets/")
 SYSTEM_PATHS = ("/health", "/metrics")
 BOT_PREFIXES = ("/api/v1/token-usage/", "/api/v1/events/", "/api/v1/dashboard/", "/api/v1/bots/")
+SELLER_BOT_PREFIXES = ("/bot/", "/seller-bot/")
 
 
 class ConsoleAutoSchema(AutoSchema):
@@ -47,6 +51,8 @@ def operation_tag(path: str) -> str:
         return SYSTEM
     if path.startswith(BOT_PREFIXES):
         return BOTS
+    if path.startswith(SELLER_BOT_PREFIXES):
+        return SELLER_BOT
     if path.startswith("/api/v1/"):
         return REST_V1
     return SEED

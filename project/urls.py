@@ -15,6 +15,7 @@ from jobs.urls import api_v1_urlpatterns as jobs_v1
 from jobs.urls import dashboard_urlpatterns
 from jobs.urls import seed_urlpatterns as jobs_seed
 from project.metrics import metrics_export
+from sellerbot.dashboard_urls import dashboard_urlpatterns as sellerbot_dashboard
 from sellerbot.urls import seed_urlpatterns as sellerbot_seed
 
 api_v1 = [
@@ -48,7 +49,7 @@ urlpatterns = [
     # REST API for new frontends.
     path("api/v1/", include(api_v1)),
     # Staff.
-    path("painel/", include(([*dashboard_urlpatterns, *bots_dashboard], "dashboard"))),
+    path("painel/", include(([*dashboard_urlpatterns, *bots_dashboard, *sellerbot_dashboard], "dashboard"))),
     path("accounts/", include("accounts.urls")),
     path("admin/django-rq/", include((queue_urlpatterns(), "django_rq"))),
     # The admin's own login view, answering 429 while a login is locked out.
@@ -61,6 +62,7 @@ if settings.SANDBOX_PORTALS:
     # Imitations of the carrier portals and of SAT, for demos and tests (off in production).
     urlpatterns += [
         path("sandbox/", include("carriers.sandbox.urls")),
+        path("sandbox/tiktok/", include("sellerbot.sandbox.urls")),
     ]
 
 # With DEBUG off: JSON for programs, the console's own pages for people (project/errors.py).

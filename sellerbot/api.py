@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 
 DETAIL = SeedErrorSerializer
 INVALID = SeedValidationErrorSerializer
-TAGS = ["Seller Bot"]
 WITH_TASKS = OpenApiParameter("with_tasks", bool, description="Remove também as tarefas do perfil.")
 
 
@@ -66,12 +65,12 @@ class BotApi(SeedAPIView):
 
 
 class ProfilesApi(BotApi):
-    @extend_schema(tags=TAGS, operation_id="bot_profiles_list", responses={200: ProfileSerializer(many=True)})
+    @extend_schema(operation_id="bot_profiles_list", responses={200: ProfileSerializer(many=True)})
     def get(self, request):
         profiles = selectors.profiles_visible(user=request.user).annotate(task_count=Count("tasks"))
         return Response(ProfileSerializer(profiles, many=True).data)
 
-    @extend_schema(tags=TAGS, operation_id="bot_profiles_create", request=ProfileCreateSerializer,
+    @extend_schema(operation_id="bot_profiles_create", request=ProfileCreateSerializer,
                    responses={201: ProfileSerializer, 409: DETAIL, 422: INVALID})
     def post(self, request):
         payload = ProfileCreateSerializer(data=request.data)
@@ -85,11 +84,11 @@ class ProfilesApi(BotApi):
 
 
 class ProfileApi(BotApi):
-    @extend_schema(tags=TAGS, operation_id="bot_profiles_get", responses={200: ProfileSerializer, 404: DETAIL})
+    @extend_schema(operation_id="bot_profiles_get", responses={200: ProfileSerializer, 404: DETAIL})
     def get(self, request, profile_id: str):
         return Response(ProfileSerializer(_profile(request, profile_id)).data)
 
-    @extend_schema(tags=TAGS, operation_id="bot_profiles_delete", parameters=[WITH_TASKS],
+    @extend_schema(operation_id="bot_profiles_delete", parameters=[WITH_TASKS],
                    responses={204: None, 404: DETAIL, 409: DETAIL})
     def delete(self, request, profile_id: str):
         profile = _profile(request, profile_id)
@@ -107,7 +106,7 @@ class ProfileApi(BotApi):
 
 class ProfileVerifyApi(BotApi):
     @extend_schema(
-        tags=TAGS, operation_id="bot_profiles_verify", request=ProfileVerifySerializer,
+        operation_id="bot_profiles_verify", request=ProfileVerifySerializer,
         responses={202: OpenApiResponse(description="Verificação na fila: o perfil muda de situação ao terminar."),
                    404: DETAIL, 409: DETAIL, 422: INVALID},
     )
@@ -129,11 +128,11 @@ class ProfileVerifyApi(BotApi):
 
 
 class TasksApi(BotApi):
-    @extend_schema(tags=TAGS, operation_id="bot_tasks_list", responses={200: TaskSerializer(many=True)})
+    @extend_schema(operation_id="bot_tasks_list", responses={200: TaskSerializer(many=True)})
     def get(self, request):
         return Response(TaskSerializer(selectors.tasks_visible(user=request.user), many=True).data)
 
-    @extend_schema(tags=TAGS, operation_id="bot_tasks_create", request=TaskCreateSerializer,
+    @extend_schema(operation_id="bot_tasks_create", request=TaskCreateSerializer,
                    responses={201: TaskSerializer, 422: INVALID})
     def post(self, request):
         payload = TaskCreateSerializer(data=request.data)
@@ -151,11 +150,11 @@ class TasksApi(BotApi):
 
 
 class TaskApi(BotApi):
-    @extend_schema(tags=TAGS, operation_id="bot_tasks_get", responses={200: TaskSerializer, 404: DETAIL})
+    @extend_schema(operation_id="bot_tasks_get", responses={200: TaskSerializer, 404: DETAIL})
     def get(self, request, task_id: str):
         return Response(TaskSerializer(_task(request, task_id)).data)
 
-    @extend_schema(tags=TAGS, operation_id="bot_tasks_delete", responses={204: None, 404: DETAIL, 409: DETAIL})
+    @extend_schema(operation_id="bot_tasks_delete", responses={204: None, 404: DETAIL, 409: DETAIL})
     def delete(self, request, task_id: str):
         task = _task(request, task_id)
         try:
@@ -168,7 +167,7 @@ class TaskApi(BotApi):
 class WorkerStartApi(BotApi):
     throttle_classes = [BotSwitchThrottle]
 
-    @extend_schema(tags=TAGS, operation_id="bot_start", request=SwitchSerializer, responses={200: dict, 409: DETAIL})
+    @extend_schema(operation_id="bot_start", request=SwitchSerializer, responses={200: dict, 409: DETAIL})
     def post(self, request):
         payload = SwitchSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
@@ -182,7 +181,7 @@ class WorkerStartApi(BotApi):
 class WorkerStopApi(BotApi):
     throttle_classes = [BotSwitchThrottle]
 
-    @extend_schema(tags=TAGS, operation_id="bot_stop", request=SwitchSerializer, responses={200: dict, 409: DETAIL})
+    @extend_schema(operation_id="bot_stop", request=SwitchSerializer, responses={200: dict, 409: DETAIL})
     def post(self, request):
         payload = SwitchSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
@@ -194,13 +193,13 @@ class WorkerStopApi(BotApi):
 
 
 class WorkerStatusApi(BotApi):
-    @extend_schema(tags=TAGS, operation_id="bot_worker_status", responses={200: dict})
+    @extend_schema(operation_id="bot_worker_status", responses={200: dict})
     def get(self, request):
         return Response(selectors.worker_status(user=request.user))
 
 
 class StatsApi(BotApi):
-    @extend_schema(tags=TAGS, operation_id="bot_stats", responses={200: dict})
+    @extend_schema(operation_id="bot_stats", responses={200: dict})
     def get(self, request):
         return Response(selectors.bot_stats(user=request.user))
 

@@ -34,6 +34,11 @@ COUNTERS = {
     "bot_started": ("Times the bot worker was switched on.", ()),
     "bot_stopped": ("Times the bot worker was switched off.", ()),
 }
+# Label values known in advance start at zero, so a first increment shows as one in rate().
+KNOWN_LABELS = {
+    "task_type": ("reply_comments", "reply_messages", "sync_orders", "update_stock"),
+    "status": ("success", "failed"),
+}
 DURATION = "bot_task_duration_seconds"
 DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
@@ -105,10 +110,12 @@ class SellerBotCollector:
         by_name = {family.name: family for family in families}
         for name, (_, label_names) in COUNTERS.items():
             family = by_name[name]
-            stored = sorted((labels, value) for row_name, labels, value in rows if row_name == name)
-            if not label_names and not stored:
-                stored = [("", 0.0)]
-            for labels, value in stored:
+            values = {labels: value for row_name, labels, value in rows if row_name == name}
+            if len(label_names) <= 1:
+                known = KNOWN_LABELS.get(label_names[0], ()) if label_names else ("",)
+                for label_value in known:
+                    values.setdefault(_labels({label_names[0]: label_value}) if label_names else "", 0.0)
+            for labels, value in sorted(values.items()):
                 parsed = _parse(labels)
                 family.add_metric([parsed.get(label, "") for label in label_names], value)
 

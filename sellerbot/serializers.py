@@ -44,16 +44,26 @@ class ProfileCreateSerializer(StrictSerializer):
     username = StrictCharField(max_length=200, trim_whitespace=True)
     password = StrictCharField(max_length=200, trim_whitespace=False, write_only=True)
     region = serializers.ChoiceField(choices=REGIONS, required=False, default="BR")
+    # The code the Seller Center asks for after the password on a new device; kept encrypted
+    # and typed only when asked (a kept session skips the step).
+    verification_code = StrictCharField(max_length=12, required=False, allow_blank=True, write_only=True)
+
+    def validate_verification_code(self, value: str) -> str:
+        return _digits_only(value)
 
 
 class ProfileVerifySerializer(StrictSerializer):
     code = StrictCharField(max_length=12, required=False, allow_blank=True)
 
     def validate_code(self, value: str) -> str:
-        value = value.strip()
-        if value and not value.isdigit():
-            raise serializers.ValidationError("o código de verificação tem só dígitos")
-        return value
+        return _digits_only(value)
+
+
+def _digits_only(value: str) -> str:
+    value = value.strip()
+    if value and not value.isdigit():
+        raise serializers.ValidationError("o código de verificação tem só dígitos")
+    return value
 
 
 class ProfileSerializer(serializers.ModelSerializer):

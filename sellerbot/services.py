@@ -34,8 +34,9 @@ TASK_KIND_PREFIX = "tiktok."
 # Categories of a run that did not run its course because the bot or the console was stopped:
 # the task goes back to waiting, and no failure is counted against it.
 INTERRUPTED = ("cancelled", "stopped")
-# Categories no retry can fix: the password, the verification code, the configuration.
-PERMANENT = ("auth", "verification", "config")
+# Categories no retry can fix: the password, the verification code, a session the portal ends
+# right after each login (logging in again and again gets a shop's account locked), the configuration.
+PERMANENT = ("auth", "verification", "session", "config")
 CANCELLED_BEFORE_START = (
     "Tarefa retirada da fila: o bot foi parado antes de ela começar. Ela roda quando o bot for ligado de novo."
 )
@@ -65,11 +66,13 @@ class WorkerAlreadyInState(Exception):
 
 # --- profiles -------------------------------------------------------------------------------
 
-def profile_create(*, owner, name: str, username: str, password: str, region: str = "BR") -> Profile:
+def profile_create(*, owner, name: str, username: str, password: str, region: str = "BR",
+                   verification_code: str = "") -> Profile:
+    credentials = {"senha": password, **({"codigo": verification_code} if verification_code else {})}
     try:
         with transaction.atomic():
             profile = Profile.objects.create(
-                owner=owner, name=name, username=username, region=region, credentials={"senha": password},
+                owner=owner, name=name, username=username, region=region, credentials=credentials,
             )
     except IntegrityError:
         raise ProfileExists() from None
@@ -93,10 +96,12 @@ def profile_delete(*, profile: Profile, with_tasks: bool = False) -> None:
 
 
 def profile_verify(*, profile: Profile, code: str = "") -> Job:
-    """Queue a real browser login to the Seller Center; the job's end updates the profile."""
-    secrets = _profile_secrets(profile)
+    """Queue a real browser login to the Seller Center; the job's end updates the profile.
+    A `code` given is kept (encrypted) for the next time the Seller Center asks for one."""
     if code:
-        secrets["codigo"] = code
+        profile.credentials = {**(profile.credentials or {}), "codigo": code}
+        Profile.objects.filter(pk=profile.pk).update(credentials=profile.credentials)
+    secrets = _profile_secrets(profile)
     job = lifecycle.job_create(
         kind=settings.BOT_VERIFY_KIND,
         params={"profile_id": profile.pk, "task_id": None, "task_type": "verify", "region": profile.region,
@@ -123,8 +128,11 @@ def profile_account_key(profile: Profile) -> str:
 
 def _profile_secrets(profile: Profile) -> dict:
     credentials = profile.credentials or {}
-    return {"login": profile.username, "senha": credentials.get("senha", ""),
-            "cookies": credentials.get("cookies", [])}
+    secrets = {"login": profile.username, "senha": credentials.get("senha", ""),
+               "cookies": credentials.get("cookies", [])}
+    if credentials.get("codigo"):
+        secrets["codigo"] = credentials["codigo"]
+    return secrets
 
 
 # --- tasks ----------------------------------------------------------------------------------
@@ -185,6 +193,26 @@ def worker_stop(*, user, reason: str = "") -> WorkerSwitch:
     return switch
 
 
+def worker_watch() -> bool:
+    """Maintenance: when the switched-on worker has stopped beating, tell the bot's users once
+    (bot_worker_stopped) instead of letting the page look as if it were still at work."""
+    switch = selectors.switch_get()
+    if not switch.running:
+        return False
+    redis = redis_connection()
+    silent_key = f"bot:worker:silent:{switch.worker_id}"
+    if selectors.heartbeat_get() is not None:
+        redis.delete(silent_key)
+        return False
+    if not redis.set(silent_key, "1", nx=True, ex=24 * 3600):
+        return False
+    reason = (f"O worker do bot parou de dar sinal de vida (heartbeat expirado após "
+              f"{settings.BOT_WORKER_HEARTBEAT_TTL_SECONDS} s); as tarefas esperam até ele voltar.")
+    _notify_bot_users(None, "bot_worker_stopped", {"worker_id": switch.worker_id, "reason": reason})
+    logger.warning("the Seller Bot worker stopped beating while switched on")
+    return True
+
+
 def _switch_locked() -> WorkerSwitch:
     selectors.switch_get()
     return WorkerSwitch.objects.select_for_update().get(pk=1)
@@ -192,7 +220,7 @@ def _switch_locked() -> WorkerSwitch:
 
 def _notify_bot_users(user, kind: str, payload: dict) -> None:
     """The switch is shared: whoever switched it and every owner of a profile hears of it."""
-    owners = set(Profile.objects.values_list("owner_id", flat=True).distinct()) | {user.pk}
+    owners = set(Profile.objects.values_list("owner_id", flat=True).distinct()) | ({user.pk} if user else set())
     for owner_id in owners:
         live.notify_user(owner_id, {"type": kind, "payload": payload})
 

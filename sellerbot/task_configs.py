@@ -8,6 +8,8 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from sellerbot.models import TaskType
 
 PLACEHOLDERS = ("nome", "produto")
@@ -67,6 +69,8 @@ def config_errors(task_type: str, config: Any) -> list[tuple[str, str]]:
             errors.append((key, problem))
     if "templates" in config:
         errors += [("templates", problem) for problem in _templates_problems(config["templates"])]
+    if task_type in (TaskType.REPLY_COMMENTS, TaskType.REPLY_MESSAGES) and not errors:
+        errors += _pace_problems(config_with_defaults(task_type, config))
     if task_type == TaskType.UPDATE_STOCK:
         errors += [("items", problem) for problem in _items_problems(config.get("items"))]
     return errors
@@ -76,6 +80,18 @@ def config_with_defaults(task_type: str, config: dict) -> dict:
     filled = {key: rule.default for key, rule in NUMBERS[task_type].items() if rule.default is not None}
     filled.update(config)
     return filled
+
+
+def _pace_problems(config: dict) -> list[tuple[str, str]]:
+    """The pauses alone must fit in one job's time limit, or every run would end as a timeout."""
+    pauses = (config["max_replies"] - 1) * config["delay_seconds"]
+    if pauses < settings.RPA_JOB_TIMEOUT * 0.8:
+        return []
+    return [("delay_seconds", (
+        f"com max_replies {config['max_replies']}, as pausas somam {_n(pauses)} s, perto ou além do tempo "
+        f"limite de uma execução ({settings.RPA_JOB_TIMEOUT} s, RPA_JOB_TIMEOUT): diminua delay_seconds "
+        "ou max_replies"
+    ))]
 
 
 def _templates_problems(templates: Any) -> list[str]:

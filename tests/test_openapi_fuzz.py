@@ -51,9 +51,9 @@ def test_the_schema_documents_both_surfaces(client):
         assert path in paths, path
 
 
-def test_every_operation_sits_in_exactly_one_of_five_groups(client):
+def test_every_operation_sits_in_exactly_one_of_six_groups(client):
     schema = client.get("/openapi.json").json()
-    groups = ["Rotas do seed", "REST v1", "Autenticação", "Bots", "Sistema"]
+    groups = ["Rotas do seed", "REST v1", "Autenticação", "Bots", "Seller Bot", "Sistema"]
 
     assert [tag["name"] for tag in schema["tags"]] == groups
     assert all(tag["description"] for tag in schema["tags"])
@@ -75,5 +75,11 @@ def test_every_operation_sits_in_exactly_one_of_five_groups(client):
         "POST /api/v1/auth/token/": "Autenticação", "POST /api/v1/auth/token/refresh/": "Autenticação",
         "POST /api/v1/ws-tickets/": "Autenticação",
         "GET /health": "Sistema",
+        **{operation: "Seller Bot" for operation in (
+            "GET /bot/profiles", "POST /bot/profiles", "GET /bot/profiles/{profile_id}",
+            "DELETE /bot/profiles/{profile_id}", "POST /bot/profiles/{profile_id}/verify",
+            "GET /bot/tasks", "POST /bot/tasks", "GET /bot/tasks/{task_id}", "DELETE /bot/tasks/{task_id}",
+            "POST /bot/start", "POST /bot/stop", "GET /bot/worker-status", "GET /bot/stats",
+        )},
     }
     assert {operation: tags[0] for operation, tags in operations.items()} == expected

@@ -79,11 +79,17 @@ def job_retry(*, job_id: UUID, owner, credentials: dict | None = None) -> Job:
     secrets.update(new)
     job = job_create(
         kind=source.kind, params=source.params, secrets=secrets, owner=owner, processo_id=source.processo_id,
-        account_key=source.account_key if "login" not in new else None,
+        account_key=_custom_account_key(source) if "login" not in new else None,
     )
     changed = " com novas credenciais" if new else ""
     job_log(job_id=job.id, level=JobLog.Level.INFO, message=f"Repetição do job {source.id}, que falhou{changed}")
     return job
+
+
+def _custom_account_key(job: Job) -> str | None:
+    """The account key a job was given by its app (not derived from its portal login), if any."""
+    derived = account_key_for(kind=job.kind, login=job.secrets.get("login", ""))
+    return job.account_key if job.account_key and job.account_key != derived else None
 
 
 def job_retry_bulk(*, job_ids: list[UUID], owner) -> list[Job]:

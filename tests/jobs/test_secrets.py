@@ -23,9 +23,11 @@ def _raw_secrets(job_id) -> str:
 
 def _fresh_field_keys():
     # The field caches its Fernet instance; a new key set needs a fresh cache.
-    field = Job._meta.get_field("secrets")
-    for name in ("keys", "f"):
-        field.__dict__.pop(name, None)
+    from sellerbot.models import Profile
+
+    for field in (Job._meta.get_field("secrets"), Profile._meta.get_field("credentials")):
+        for name in ("keys", "f"):
+            field.__dict__.pop(name, None)
 
 
 @pytest.fixture
@@ -65,6 +67,19 @@ def test_keys_rotate_without_losing_secrets(alice, keys, settings):
     call_command("rotate_secrets", stdout=open("/dev/null", "w"))
     keys(new)
     assert Job.objects.get(pk=job.pk).secrets == SECRETS
+
+
+@pytest.mark.django_db
+def test_keys_rotate_for_the_seller_bot_profiles_too(alice, keys, settings):
+    from sellerbot.models import Profile
+
+    old, new = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
+    profile = Profile.objects.create(owner=alice, name="Loja", username="loja@exemplo.com.br",
+                                     credentials={"senha": "tiktok123", "cookies": [{"name": "s", "value": "v"}]})
+    keys(new, old)
+    call_command("rotate_secrets", stdout=open("/dev/null", "w"))
+    keys(new)
+    assert Profile.objects.get(pk=profile.pk).credentials["senha"] == "tiktok123"
 
 
 @pytest.mark.django_db(transaction=True)

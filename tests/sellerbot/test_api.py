@@ -195,6 +195,9 @@ def test_an_unknown_task_type_lists_the_valid_ones(bob_api):
     ("reply_comments", {"templates": ["Oi {cliente}!"]}, "templates",
      "o modelo 1 usa {cliente}; os marcadores aceitos são {nome} e {produto}"),
     ("reply_comments", {"templates": ["ok", 3]}, "templates", "o modelo 2 deve ser um texto não vazio"),
+    ("reply_comments", {"max_replies": 500, "delay_seconds": 300}, "delay_seconds",
+     "com max_replies 500, as pausas somam 149700 s, perto ou além do tempo limite de uma execução (900 s, "
+     "RPA_JOB_TIMEOUT): diminua delay_seconds ou max_replies"),
     ("sync_orders", {"max_orders": 1001}, "max_orders", "deve estar entre 1 e 1000 (recebido: 1001)"),
     ("update_stock", {}, "items", "é obrigatório: a lista de {sku, quantity} a gravar no estoque"),
     ("update_stock", {"items": [{"sku": "A1", "quantity": -3}]}, "items",
@@ -248,7 +251,8 @@ def test_start_twice_and_stop_twice_are_conflicts_that_say_so(bob_api, client):
     switch = WorkerSwitch.objects.get()
     assert not switch.running and switch.reason == "fim do expediente" and switch.changed_by.username == "bob"
     stopped = bob_api.post("/bot/stop", {}, format="json")
-    assert stopped.status_code == 409 and stopped.json()["detail"] == "O bot já está parado. Veja GET /bot/worker-status."
+    assert stopped.status_code == 409
+    assert stopped.json()["detail"] == "O bot já está parado. Veja GET /bot/worker-status."
 
 
 def test_a_switched_on_worker_without_a_heartbeat_shows_as_stopped_with_the_reason(bob_api, client):
@@ -296,8 +300,8 @@ def test_writing_needs_the_permission_to_start_jobs(django_user_model):
 
 def test_a_deeply_nested_or_oversized_body_is_refused_and_changes_nothing(bob_api):
     profile = make_profile(bob_api)
-    nested = '{"task_type": "reply_comments", "profile_id": "%s", "config": %s1%s}' % (
-        profile["id"], '{"a": ' * 40, "}" * 40)
+    deep = '{"a": ' * 40 + "1" + "}" * 40
+    nested = f'{{"task_type": "reply_comments", "profile_id": "{profile["id"]}", "config": {deep}}}'
     response = bob_api.post("/bot/tasks", nested, content_type="application/json")
     assert response.status_code == 422 and response.json()["detail"][0]["type"] == "value_error.jsondecode"
     huge = {"task_type": "reply_comments", "profile_id": profile["id"], "config": {"templates": ["x" * 200_000]}}

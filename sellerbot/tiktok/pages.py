@@ -7,6 +7,7 @@ wait that runs out → timeout) plus the portal's own ways of saying no: a refus
 (SessionExpired).
 """
 
+import re
 from dataclasses import dataclass, field
 
 from selenium.webdriver.common.by import By
@@ -17,6 +18,8 @@ from jobs.automation import AutomationError
 
 # The highest code point chromedriver can type; beyond it (emoji) a text is set by script.
 MAX_TYPABLE_CODE_POINT = 0xFFFF
+# Item ids that can go into a CSS attribute selector as they are.
+SAFE_ITEM_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class SellerAuthError(AutomationError):
@@ -211,6 +214,11 @@ class InboxPage(SellerPage):
         return self.find_all(By.CSS_SELECTOR, f"#{self.list_id} .{self.item_class}[{self.id_attribute}]{state}")
 
     def _item(self, item_id: str) -> WebElement | None:
+        # One lookup by the id itself: asking each item for its id costs a browser round-trip apiece.
+        if SAFE_ITEM_ID.fullmatch(item_id):
+            selector = f'#{self.list_id} .{self.item_class}[{self.id_attribute}="{item_id}"]'
+            found = self.find_all(By.CSS_SELECTOR, selector)
+            return found[0] if found else None
         for element in self._items():
             if element.get_attribute(self.id_attribute) == item_id:
                 return element

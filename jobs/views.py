@@ -120,7 +120,8 @@ def job_detail(request, job_id):
         "artifacts": artifacts, "callbacks": selectors.job_callback_history(job=job),
         "screenshots": [a for a in artifacts if a.name.lower().endswith(".png")],
         "result_file": selectors.job_result_file(job),
-        "can_retry": job.status == Job.Status.FAILED and request.user.has_perm(CREATE_PERMISSION),
+        "can_retry": (job.status == Job.Status.FAILED and request.user.has_perm(CREATE_PERMISSION)
+                      and not lifecycle.job_retried_by_its_app(job.kind)),
         "retry_needs_credentials": selectors.job_retry_needs_credentials(job),
     })
 

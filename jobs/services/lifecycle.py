@@ -70,6 +70,8 @@ def job_retry(*, job_id: UUID, owner, credentials: dict | None = None) -> Job:
     source = Job.objects.filter(pk=job_id).first()
     if source is None or source.status != JobStatus.FAILED:
         raise InvalidTransition("Só um job que falhou pode ser repetido.")
+    if refusal := job_retried_by_its_app(source.kind):
+        raise InvalidTransition(refusal)
     secrets = dict(source.secrets)
     new = {name: value for name, value in (credentials or {}).items() if name in ("login", "senha") and value}
     if job_retry_needs_credentials(source) and "senha" not in new:
@@ -84,6 +86,14 @@ def job_retry(*, job_id: UUID, owner, credentials: dict | None = None) -> Job:
     changed = " com novas credenciais" if new else ""
     job_log(job_id=job.id, level=JobLog.Level.INFO, message=f"Repetição do job {source.id}, que falhou{changed}")
     return job
+
+
+def job_retried_by_its_app(kind: str) -> str | None:
+    """Why a job of `kind` is not retried from the jobs pages (its app runs it again), or None."""
+    for prefix, reason in settings.JOB_RETRIED_BY_THEIR_APP.items():
+        if kind.startswith(prefix):
+            return reason
+    return None
 
 
 def _custom_account_key(job: Job) -> str | None:

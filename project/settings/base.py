@@ -255,6 +255,11 @@ JOB_AUTOMATIONS: dict[str, str] = {
 JOB_KIND_QUEUES = {"tiktok.": "tiktok"}
 # What an app does when one of its jobs ends, whoever ended it (prefix → dotted path of f(job)).
 JOB_FINISHED_HANDLERS = {"tiktok.": "sellerbot.services.job_finished"}
+# Jobs that their app runs again itself, so the jobs pages offer no Retry (prefix → why).
+JOB_RETRIED_BY_THEIR_APP = {
+    "tiktok.": "Execuções do Seller Bot são repetidas pelo próprio bot (conforme a tarefa) e verificações de "
+               "perfil pela página do Seller Bot; não pela página de jobs.",
+}
 
 # --- Carriers: the portals, the browser, the SAT delivery -----------------------------------
 # The sandbox portals (/sandbox/<carrier>/) imitate each carrier for demos and tests. Each

@@ -337,3 +337,14 @@ def test_a_profile_the_bot_could_not_log_into_keeps_its_reason(bob_api):
     Profile.objects.filter(pk=profile["id"]).update(login_status=LoginStatus.FAILED, status_message="Senha incorreta.")
     listed = bob_api.get("/bot/profiles").json()[0]
     assert listed["login_status"] == "failed" and listed["status_message"] == "Senha incorreta."
+
+
+def test_a_bot_run_is_not_retried_from_the_jobs_pages(bob, bob_api, client):
+    from jobs.models import Job
+    from jobs.services import lifecycle
+
+    job = Job.objects.create(kind="tiktok.reply_comments", owner=bob, status="FAILED", error="x",
+                             params={"task_id": 1, "profile_id": 1, "task_type": "reply_comments"})
+    with pytest.raises(lifecycle.InvalidTransition, match="repetidas pelo próprio bot"):
+        lifecycle.job_retry(job_id=job.id, owner=bob)
+    assert Job.objects.count() == 1

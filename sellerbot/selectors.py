@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from jobs.models import Job, JobStatus
 from jobs.queues import queue, redis_connection
+from project.clock import iso_local
 from sellerbot.models import BotTask, BotTaskRun, LoginStatus, Profile, TaskStatus, TaskType, WorkerSwitch
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def worker_status(*, user) -> dict:
         "worker_id": switch.worker_id or None,
         "reason": reason,
         "changed_by": switch.changed_by.get_username() if switch.changed_by else None,
-        "changed_at": switch.changed_at,
+        "changed_at": iso_local(switch.changed_at) if switch.changed_at else None,
         "heartbeat_age_seconds": round(max(0.0, time.time() - float(beat.get("at", 0))), 1) if beat else None,
         "queue_depth": _queue_depth(),
         "current_task": {

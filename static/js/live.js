@@ -1,7 +1,7 @@
 /*
  * Live parts of the dashboard pages.
  *
- * Each page says what it is in <main data-live="overview|job-list|job-detail|events|usage">. The page follows
+ * Each page says what it is in <main data-live="overview|job-list|job-detail|events|usage|sellerbot">. The page follows
  * /ws/notifications (the staff session authenticates it); when the socket closes it reconnects by
  * itself with growing pauses, and while the socket is refused it polls the server instead. After
  * every (re)connection the page catches up with what it missed.
@@ -31,7 +31,7 @@
 
   var pages = {
     "job-detail": jobDetailPage, "job-list": jobListPage, "overview": overviewPage, "events": eventsPage,
-    "usage": usagePage,
+    "usage": usagePage, "sellerbot": scriptedPage,
   };
   var current = pages[kind]();
   var socket = null;
@@ -96,9 +96,11 @@
   }
 
   function setIndicator(state) {
-    if (!indicator) return;
-    indicator.dataset.state = state;
-    indicator.textContent = INDICATOR_LABELS[state];
+    if (indicator) {
+      indicator.dataset.state = state;
+      indicator.textContent = INDICATOR_LABELS[state];
+    }
+    page.dispatchEvent(new CustomEvent("live:state", { detail: { state: state } }));
   }
 
   // --- pages ----------------------------------------------------------------------------------
@@ -371,6 +373,17 @@
       },
       // The first connection follows the page's own drawing: nothing to catch up yet.
       catchUp: function () { if (Date.now() - drawnAt > 5000) refresh(); },
+    };
+  }
+
+  // A page drawn by a script of its own (static/js/sellerbot.js) gets the connection's frames and
+  // catch-up calls as events on <main>: live:message {detail: frame}, live:catchup, live:state.
+  // It needs no subscription: a user's own notifications reach every connection of theirs.
+  function scriptedPage() {
+    return {
+      subscribe: function () {},
+      receive: function (message) { page.dispatchEvent(new CustomEvent("live:message", { detail: message })); },
+      catchUp: function () { page.dispatchEvent(new CustomEvent("live:catchup")); },
     };
   }
 

@@ -8,9 +8,10 @@ Portuguese sentence, keeps a screenshot and the page source of a failure as job 
 refuses anything that is not a real PDF, and stores the invoice with Django's storage API.
 """
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from jobs.automation import AutomationError, JobContext
 logger = logging.getLogger(__name__)
 
 MIN_PDF_BYTES = 200
+# What a timeout on a portal's page (no download involved) was waiting for.
+PAGE_NOT_LOADED = "a página não terminou de carregar"
 
 
 class CarrierAuthError(AutomationError):
@@ -81,17 +84,9 @@ def invoice_download(ctx: JobContext, fetch: Fetch) -> str:
     request = invoice_request(ctx)
     with browser_session() as browser:
         browser_announce(ctx, browser)
-        try:
+        with failures_explained(ctx, browser, lambda exc: categorised(exc, request)):
             download = fetch(browser, request, ctx)
             content = download.path.read_bytes()
-        except JobTimeoutException:
-            raise
-        except Exception as exc:
-            if lost := browser.lost(exc):
-                raise lost from exc  # no page left to keep as evidence
-            failure = categorised(exc, request)
-            evidence_keep(ctx, browser)
-            raise failure from exc
     pdf_verify(content, request)
     ctx.progress(85, "Fatura baixada e verificada")
     name = default_storage.save(
@@ -117,15 +112,35 @@ def invoice_request(ctx: JobContext) -> InvoiceRequest:
     )
 
 
-def categorised(exc: Exception, request: InvoiceRequest) -> AutomationError:
-    """One of the seed's categories, with a sentence that names the portal and never a secret."""
+@contextlib.contextmanager
+def failures_explained(ctx: JobContext, browser: Browser,
+                       explain: Callable[[Exception], AutomationError]) -> Iterator[None]:
+    """Around the portal steps of an automation: whatever goes wrong becomes the AutomationError
+    `explain` makes of it, with a screenshot and the page source kept as evidence. A browser
+    lost meanwhile fails at once as such (nothing is left to photograph), and the job's time
+    limit passes through untouched."""
+    try:
+        yield
+    except JobTimeoutException:
+        raise
+    except Exception as exc:
+        if lost := browser.lost(exc):
+            raise lost from exc
+        failure = explain(exc)
+        evidence_keep(ctx, browser)
+        raise failure from exc
+
+
+def categorised(exc: Exception, request: InvoiceRequest, *,
+                waited_for: str = "a página não terminou de carregar ou o download não chegou") -> AutomationError:
+    """One of the seed's categories, with a sentence that names the portal and never a secret;
+    `waited_for` says what a timeout was waiting for."""
     where = request.carrier
     if isinstance(exc, AutomationError):
         return exc
     if isinstance(exc, TimeoutException | TimeoutError):
         return AutomationError(
-            f"Tempo esgotado esperando o {where} ({settings.BROWSER_WAIT_SECONDS} s): "
-            "a página não terminou de carregar ou o download não chegou.",
+            f"Tempo esgotado esperando o {where} ({settings.BROWSER_WAIT_SECONDS} s): {waited_for}.",
             category="timeout",
         )
     if isinstance(exc, NoSuchElementException | ElementNotInteractableException | StaleElementReferenceException):

@@ -16,13 +16,18 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from rq.timeouts import JobTimeoutException
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from carriers.browser import browser_session
-from carriers.invoices import CarrierAuthError, InvoiceRequest, browser_announce, categorised, evidence_keep
+from carriers.invoices import (
+    PAGE_NOT_LOADED,
+    CarrierAuthError,
+    InvoiceRequest,
+    browser_announce,
+    categorised,
+    failures_explained,
+)
 from carriers.pages import Page
 from carriers.sat_api import SatApiClient, SatAuthError, SatRejected
 from jobs.automation import AutomationError, JobContext
@@ -113,32 +118,16 @@ def deliver_by_browser(ctx: JobContext, envio: Envio) -> str:
         upload = Path(tmp) / envio.file_name
         upload.write_bytes(envio.content)
         browser_announce(ctx, browser)
-        try:
+        with failures_explained(ctx, browser, lambda exc: categorised(exc, portal, waited_for=PAGE_NOT_LOADED)):
             form = LoginPage(browser, portal).open().sign_in(portal.login, portal.senha)
             ctx.progress(45, "Login realizado no portal do SAT")
             form.fill_in(envio, upload)
             ctx.progress(60, f"Formulário de envio preenchido com a fatura {envio.file_name}")
             protocolo = form.submit(envio)
-        except JobTimeoutException:
-            raise
-        except Exception as exc:
-            if lost := browser.lost(exc):
-                raise lost from exc  # no page left to keep as evidence
-            failure = _portal_failure(exc, portal)
-            evidence_keep(ctx, browser)
-            raise failure from exc
     ctx.progress(75, f"Protocolo {protocolo} emitido pelo portal do SAT")
     return protocolo
 
 
-def _portal_failure(exc: Exception, portal: SatPortal) -> AutomationError:
-    if isinstance(exc, TimeoutException | TimeoutError):
-        return AutomationError(
-            f"Tempo esgotado esperando o {portal.carrier} ({settings.BROWSER_WAIT_SECONDS} s): "
-            "a página não terminou de carregar.",
-            category="timeout",
-        )
-    return categorised(exc, portal)
 
 
 class LoginPage(Page):

@@ -8,7 +8,7 @@ import logging
 import math
 
 from django.db.models import Count
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -164,32 +164,30 @@ class TaskApi(BotApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WorkerStartApi(BotApi):
+class _WorkerSwitchApi(BotApi):
     throttle_classes = [BotSwitchThrottle]
+    switch = staticmethod(services.worker_start)
 
-    @extend_schema(operation_id="bot_start", request=SwitchSerializer, responses={200: dict, 409: DETAIL})
     def post(self, request):
         payload = SwitchSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         try:
-            services.worker_start(user=request.user, reason=payload.validated_data.get("reason", ""))
+            self.switch(user=request.user, reason=payload.validated_data.get("reason", ""))
         except services.WorkerAlreadyInState as already:
             return _conflict(str(already))
         return Response(selectors.worker_status(user=request.user))
 
 
-class WorkerStopApi(BotApi):
-    throttle_classes = [BotSwitchThrottle]
+@extend_schema_view(post=extend_schema(operation_id="bot_start", request=SwitchSerializer,
+                                       responses={200: dict, 409: DETAIL}))
+class WorkerStartApi(_WorkerSwitchApi):
+    switch = staticmethod(services.worker_start)
 
-    @extend_schema(operation_id="bot_stop", request=SwitchSerializer, responses={200: dict, 409: DETAIL})
-    def post(self, request):
-        payload = SwitchSerializer(data=request.data or {})
-        payload.is_valid(raise_exception=True)
-        try:
-            services.worker_stop(user=request.user, reason=payload.validated_data.get("reason", ""))
-        except services.WorkerAlreadyInState as already:
-            return _conflict(str(already))
-        return Response(selectors.worker_status(user=request.user))
+
+@extend_schema_view(post=extend_schema(operation_id="bot_stop", request=SwitchSerializer,
+                                       responses={200: dict, 409: DETAIL}))
+class WorkerStopApi(_WorkerSwitchApi):
+    switch = staticmethod(services.worker_stop)
 
 
 class WorkerStatusApi(BotApi):

@@ -25,11 +25,10 @@ from typing import TypeVar
 from urllib.parse import urljoin
 
 from django.conf import settings
-from rq.timeouts import JobTimeoutException
-from selenium.common.exceptions import InvalidCookieDomainException, TimeoutException, UnableToSetCookieException
+from selenium.common.exceptions import InvalidCookieDomainException, UnableToSetCookieException
 
 from carriers.browser import Browser, browser_session
-from carriers.invoices import browser_announce, categorised, evidence_keep
+from carriers.invoices import PAGE_NOT_LOADED, browser_announce, categorised, failures_explained
 from jobs.automation import AutomationError, JobContext
 from sellerbot.tiktok.pages import (
     CommentsPage,
@@ -115,17 +114,9 @@ def _run(ctx: JobContext, task: Task) -> Outcome:
     request = seller_request(ctx)
     with browser_session() as browser:
         browser_announce(ctx, browser)
-        try:
+        with failures_explained(ctx, browser, lambda exc: categorised(exc, request, waited_for=PAGE_NOT_LOADED)):
             summary = task(browser, request, ctx)
             cookies = browser.driver.get_cookies()
-        except JobTimeoutException:
-            raise
-        except Exception as exc:
-            if lost := browser.lost(exc):
-                raise lost from exc  # no page left to keep as evidence
-            failure = _categorised(exc, request)
-            evidence_keep(ctx, browser)
-            raise failure from exc
     ctx.progress(90, f"Tarefa concluída no {request.carrier}")
     return Outcome(summary=summary, cookies=cookies)
 
@@ -303,14 +294,6 @@ def _cookies_load(browser: Browser, request: SellerRequest, cookies: list[dict])
             continue  # a cookie of another site, or one the browser refuses: the login will tell
 
 
-def _categorised(exc: Exception, request: SellerRequest) -> AutomationError:
-    if isinstance(exc, TimeoutException | TimeoutError):
-        return AutomationError(
-            f"Tempo esgotado esperando o {request.carrier} ({settings.BROWSER_WAIT_SECONDS} s): "
-            "a página não terminou de carregar.",
-            category="timeout",
-        )
-    return categorised(exc, request)
 
 
 def _config(ctx: JobContext) -> dict:

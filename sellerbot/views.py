@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from jobs.permissions import JOB_CREATE_PERMISSION
@@ -26,7 +27,8 @@ def automation_page(request):
     can_write = user.has_perm(JOB_CREATE_PERMISSION)
     if not (can_write or user.is_staff):
         raise PermissionDenied
-    profiles = list(selectors.profiles_visible(user=user).annotate(task_count=Count("tasks")))
+    # Aggregating drops the model's ordering: ask for it again (the script sorts the same way).
+    profiles = list(selectors.profiles_visible(user=user).annotate(task_count=Count("tasks")).order_by("name", "id"))
     tasks = list(selectors.tasks_visible(user=user))
     for task in tasks:
         task.last_run = selectors.task_last_run(task)
@@ -37,7 +39,7 @@ def automation_page(request):
         "can_write": can_write,
         "profiles": profiles,
         "tasks": tasks,
-        "worker": selectors.worker_status(user=user),
+        "worker": _worker_status(user),
         "stats": stats,
         "status_counts": [(status, label, stats["tasks_by_status"].get(status, 0))
                           for status, label in TaskStatus.choices],
@@ -51,6 +53,14 @@ def automation_page(request):
             "login_status": dict(LoginStatus.choices),
         },
     })
+
+
+def _worker_status(user) -> dict:
+    """The API's worker status, its time as a datetime for the template's date filter."""
+    worker = selectors.worker_status(user=user)
+    if isinstance(worker.get("changed_at"), str):
+        worker["changed_at"] = parse_datetime(worker["changed_at"])
+    return worker
 
 
 def interval_label(seconds: int | None) -> str:

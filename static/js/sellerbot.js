@@ -219,6 +219,9 @@
   }
 
   function drawProfiles(list) {
+    list = list.slice().sort(function (one, other) {
+      return one.name.localeCompare(other.name, "pt-BR") || Number(one.id) - Number(other.id);
+    });
     var rows = document.getElementById("sb-profile-rows");
     var drawn = list.map(profileRow);
     if (!drawn.length) drawn = [emptyRow(7, "Nenhum perfil cadastrado ainda.")];
@@ -232,7 +235,10 @@
     var checked = check && stamp(profile.last_verified_at) !== check.seen;
     if (check && (checked || Date.now() - check.since > VERIFY_GIVE_UP_MS)) {
       delete verifying[id];
-      if (checked) {
+      if (!checked) {
+        say(document.getElementById("sb-profiles-message"), "A verificação de " + profile.name + " ainda não " +
+          "terminou (o worker de jobs está rodando?); a página mostra a última situação conhecida.", "info");
+      } else {
         say(document.getElementById("sb-profiles-message"), "Verificação de " + profile.name + ": " +
           label("login_status", profile.login_status) + (profile.status_message ? " — " + profile.status_message : "."),
           profile.login_status === "ok" ? "ok" : profile.login_status === "failed" ? "error" : "info");
@@ -471,6 +477,9 @@
       name: profileForm.elements.name.value.trim(), username: profileForm.elements.username.value.trim(),
       password: profileForm.elements.password.value, region: profileForm.elements.region.value,
     };
+    var missing = ["name", "username", "password"].filter(function (name) { return !data[name]; })
+      .map(function (name) { return { loc: ["body", name], msg: "campo obrigatório" }; });
+    if (missing.length) return showErrors(profileForm, missing);
     submit(profileForm, URLS.profiles, data, function (profile) {
       profileForm.reset();
       say(profilesMessage, "Perfil " + profile.name + " adicionado. Use “Verificar” para testar o login.", "ok");

@@ -134,3 +134,11 @@ def test_the_navigation_links_the_page_for_who_may_see_it(bob, django_user_model
     overview = signed_in(staff).get("/painel/").content.decode()
     assert 'href="/painel/seller-bot/"' in overview
 
+
+
+def test_it_says_who_turned_the_bot_on_and_when(bob):
+    services.worker_start(user=bob, reason="")
+    html = signed_in(bob).get(PAGE).content.decode()
+    changed = re.search(r'<dd id="sb-switch-changed">(.*?)</dd>', html, re.S).group(1)
+    assert re.fullmatch(r"ligada por bob em \d\d/\d\d/\d{4} \d\d:\d\d", changed), changed
+    assert ">Parar<" in html

@@ -4,7 +4,7 @@ reload or one Content-Security-Policy violation."""
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from project import live
 from sellerbot import services
@@ -84,3 +84,20 @@ def test_a_task_notification_redraws_its_row(watched, bob, shop):
                        .get_attribute("data-status") == "failed")
     assert "Tempo esgotado no Seller Center." in watched.find(f'#sb-task-rows tr[data-task-id="{task.pk}"]').text
     assert violations(watched) == []
+
+
+def test_when_the_websocket_is_refused_the_page_polls_every_15_seconds(dashboard, bob, shop):
+    refuse = dashboard.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "window.WebSocket = function () { throw new Error('refused'); };"})
+    try:
+        dashboard.sign_in(bob).open(PAGE)
+        dashboard.wait.until(lambda d: dashboard.find("#live-status").get_attribute("data-state") == "polling")
+        assert dashboard.find("#live-status").text == "Atualização a cada 15 s"
+        assert dashboard.find("#sb-refresh").text == "Atualização a cada 15 s."
+        dashboard.mark_document()
+        task = services.task_create(owner=bob, profile=shop, task_type="sync_orders", config={})
+        WebDriverWait(dashboard.driver, 25, poll_frequency=0.2).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, f'#sb-task-rows tr[data-task-id="{task.pk}"]'))
+        assert dashboard.same_document()
+    finally:
+        dashboard.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", refuse)

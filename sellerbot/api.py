@@ -67,7 +67,9 @@ class BotApi(SeedAPIView):
 class ProfilesApi(BotApi):
     @extend_schema(operation_id="bot_profiles_list", responses={200: ProfileSerializer(many=True)})
     def get(self, request):
-        profiles = selectors.profiles_visible(user=request.user).annotate(task_count=Count("tasks"))
+        # An aggregate drops the model's ordering: ask for it again.
+        profiles = (selectors.profiles_visible(user=request.user).annotate(task_count=Count("tasks"))
+                    .order_by("name", "id"))
         return Response(ProfileSerializer(profiles, many=True).data)
 
     @extend_schema(operation_id="bot_profiles_create", request=ProfileCreateSerializer,

@@ -1,6 +1,7 @@
 """What /bot/* accepts and returns (seed 004). Ids go out as strings, as the seed's example sends
 them, and come in as strings or integers."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from project.seed import StrictCharField, StrictSerializer
@@ -13,6 +14,10 @@ MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MIN_INTERVAL_SECONDS = 60
 
 
+@extend_schema_field({
+    "oneOf": [{"type": "string", "pattern": r"^\s*[0-9]+\s*$"}, {"type": "integer", "minimum": 1}],
+    "description": "Um id numérico, como texto (\"123\") ou número (123); devolvido como texto.",
+})
 class IdField(serializers.Field):
     """A positive id given as 123 or "123"."""
 

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from jobs.queues import redis_connection
+from project import live
 from tests.fakes.processo import FakeProcessoApi
 from tests.ports import free_port
 
@@ -30,6 +31,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 def _clean_redis():
     """Start from an empty Redis database (CI points REDIS_URL at a database of its own)."""
     redis_connection().flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _live_messages_sent_before_the_next_test():
+    """A test's coalesced live messages leave before the next test starts listening, so no test
+    receives another's (project.live holds them back up to a window)."""
+    yield
+    live.flush()
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ TAGS = [
     {"name": BOTS, "description": "Rotas dos bots externos, com credencial de bot (x-bot-id + x-bot-token, ou "
                                   "Bearer cbot_…): consumo de tokens, eventos, status do painel."},
     {"name": SELLER_BOT, "description": "Automação do TikTok Seller Center (seed 004, /bot/*): perfis, tarefas, "
-                                        "a chave do worker e as estatísticas."},
+                                        "a chave do worker e as estatísticas; o chatbot de vendas "
+                                        "(/seller-bot/*): mensagens, conversas e transferência para uma pessoa."},
     {"name": SYSTEM, "description": "Saúde do serviço."},
 ]
 

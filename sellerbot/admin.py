@@ -99,3 +99,6 @@ class WorkerSwitchAdmin(ReadOnlyModelAdmin):
 class BotCounterAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "labels", "value")
     list_filter = ("name",)
+
+
+from sellerbot.chatbot import admin as chatbot_admin  # noqa: E402, F401  (registers the chatbot's pages)

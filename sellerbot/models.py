@@ -162,3 +162,7 @@ class BotCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{{{self.labels}}} {self.value}"
+
+
+# The chatbot's tables belong to this app too (DESIGN.md §2): importing them here registers them.
+from sellerbot.chatbot.models import ChatbotConfig, Conversation, HandOff, Message  # noqa: E402, F401

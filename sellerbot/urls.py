@@ -1,8 +1,9 @@
-"""Seed 004's /bot/* paths, exactly (no trailing slash)."""
+"""Seed 004's /bot/* and /seller-bot/* paths, exactly (no trailing slash)."""
 
 from django.urls import path
 
 from sellerbot import api
+from sellerbot.chatbot import api as chatbot_api
 
 seed_urlpatterns = [
     path("bot/profiles", api.ProfilesApi.as_view(), name="bot-profiles"),
@@ -14,4 +15,8 @@ seed_urlpatterns = [
     path("bot/stop", api.WorkerStopApi.as_view(), name="bot-stop"),
     path("bot/worker-status", api.WorkerStatusApi.as_view(), name="bot-worker-status"),
     path("bot/stats", api.StatsApi.as_view(), name="bot-stats"),
+    path("seller-bot/message", chatbot_api.MessageApi.as_view(), name="seller-bot-message"),
+    path("seller-bot/conversations", chatbot_api.ConversationsApi.as_view(), name="seller-bot-conversations"),
+    path("seller-bot/conversations/<str:conversation_id>/handoff", chatbot_api.HandOffApi.as_view(),
+         name="seller-bot-handoff"),
 ]

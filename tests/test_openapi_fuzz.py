@@ -80,6 +80,8 @@ def test_every_operation_sits_in_exactly_one_of_six_groups(client):
             "DELETE /bot/profiles/{profile_id}", "POST /bot/profiles/{profile_id}/verify",
             "GET /bot/tasks", "POST /bot/tasks", "GET /bot/tasks/{task_id}", "DELETE /bot/tasks/{task_id}",
             "POST /bot/start", "POST /bot/stop", "GET /bot/worker-status", "GET /bot/stats",
+            "POST /seller-bot/message", "GET /seller-bot/conversations", "DELETE /seller-bot/conversations",
+            "POST /seller-bot/conversations/{conversation_id}/handoff",
         )},
     }
     assert {operation: tags[0] for operation, tags in operations.items()} == expected

@@ -82,7 +82,7 @@ def _fresh_bot_state():
 
     store.reset()
     redis = redis_connection()
-    for pattern in ("bot:*", "ratelimit:bot-*"):
+    for pattern in ("bot:*", "chatbot:*", "ratelimit:bot-*"):
         for key in redis.scan_iter(pattern):
             redis.delete(key)
     yield

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from jobs.fields import EncryptedSecretsField
+from project.outbox import OutboxEntry, OutboxState
 
 
 class JobStatus(models.TextChoices):
@@ -116,16 +117,13 @@ class JobArtifact(models.Model):
         return self.name
 
 
-class CallbackDelivery(models.Model):
+class CallbackDelivery(OutboxEntry):
     """Outbox row: a job's final status still owed to the processo API (seed 003 §3.3).
 
     It outlives the job it came from, so retention never drops an undelivered callback.
     """
 
-    class State(models.TextChoices):
-        PENDING = "PENDING", "A entregar"
-        DELIVERED = "DELIVERED", "Entregue"
-        ABANDONED = "ABANDONED", "Desistido"
+    State = OutboxState
 
     job = models.ForeignKey(
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks",
@@ -134,11 +132,6 @@ class CallbackDelivery(models.Model):
     job_ref = models.UUIDField("job", db_index=True)
     processo_id = models.UUIDField("processo", db_index=True)
     status = models.CharField("status enviado", max_length=10)
-    state = models.CharField("situação", max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    attempts = models.PositiveIntegerField("tentativas", default=0)
-    next_attempt_at = models.DateTimeField("próxima tentativa em", default=timezone.now, db_index=True)
-    delivered_at = models.DateTimeField("entregue em", null=True, blank=True)
-    created_at = models.DateTimeField("criada em", default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]

@@ -165,4 +165,13 @@ class BotCounter(models.Model):
 
 
 # The chatbot's tables belong to this app too (DESIGN.md §2): importing them here registers them.
-from sellerbot.chatbot.models import ChatbotConfig, Conversation, HandOff, Message  # noqa: E402, F401
+from sellerbot.chatbot.models import (  # noqa: E402, F401
+    ChatbotConfig,
+    ConfigChange,
+    Conversation,
+    HandOff,
+    Message,
+    ReplyAttempt,
+    ReplyDelivery,
+    WebhookReceipt,
+)

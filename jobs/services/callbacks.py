@@ -1,8 +1,5 @@
-"""The processo outbox: a finished job's status is delivered at least once, never lost.
-
-A delivery is claimed by moving its `next_attempt_at` forward in one conditional UPDATE, so two
-workers never make the same attempt and an attempt is never counted twice.
-"""
+"""The processo outbox: a finished job's status is delivered at least once, never lost
+(project/outbox.py holds the claim and the bookkeeping that the chatbot's replies share)."""
 
 import logging
 from datetime import timedelta
@@ -10,11 +7,11 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from jobs import processo
 from jobs.models import CallbackAttempt, CallbackDelivery, Job
 from jobs.queues import DEFAULT_QUEUE, queue
+from project.outbox import exponential_backoff, outbox_claim, outbox_due_ids, outbox_settle
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +27,8 @@ def callback_schedule(*, job: Job) -> CallbackDelivery:
 
 def callback_deliver(*, delivery_id: int) -> CallbackDelivery | None:
     """Make one delivery attempt if it is due and nobody else is making it."""
-    if not _claim(delivery_id):
+    # The lease: long enough for the three requests to time out.
+    if not outbox_claim(CallbackDelivery, delivery_id, lease_seconds=3 * settings.PROCESSO_API_TIMEOUT + 30):
         return None
     delivery = CallbackDelivery.objects.get(pk=delivery_id)
     attempt_number = delivery.attempts + 1
@@ -42,45 +40,27 @@ def callback_deliver(*, delivery_id: int) -> CallbackDelivery | None:
         )
         for o in outcomes
     )
-    now = timezone.now()
-    delivery.attempts = attempt_number
-    if outcomes[-1].ok:
-        delivery.state = CallbackDelivery.State.DELIVERED
-        delivery.delivered_at = now
+    outbox_settle(delivery, ok=outcomes[-1].ok, max_attempts=settings.PROCESSO_CALLBACK_MAX_ATTEMPTS,
+                  backoff=backoff(attempt_number))
+    if delivery.state == CallbackDelivery.State.DELIVERED:
         logger.info("processo %s updated to %s", delivery.processo_id, delivery.status)
-    elif attempt_number >= settings.PROCESSO_CALLBACK_MAX_ATTEMPTS:
-        delivery.state = CallbackDelivery.State.ABANDONED
+    elif delivery.state == CallbackDelivery.State.ABANDONED:
         logger.warning("gave up updating processo %s after %s attempts", delivery.processo_id, attempt_number)
     else:
-        delivery.next_attempt_at = now + backoff(attempt_number)
         logger.warning("processo %s not updated (attempt %s); retrying at %s",
                        delivery.processo_id, attempt_number, delivery.next_attempt_at)
-    delivery.save(update_fields=["attempts", "state", "delivered_at", "next_attempt_at"])
     return delivery
 
 
 def callbacks_deliver_due(*, limit: int = 100) -> int:
     """Attempt every delivery whose time has come; returns how many were attempted."""
-    due = CallbackDelivery.objects.filter(
-        state=CallbackDelivery.State.PENDING, next_attempt_at__lte=timezone.now()
-    ).order_by("next_attempt_at").values_list("id", flat=True)[:limit]
-    return sum(1 for delivery_id in list(due) if callback_deliver(delivery_id=delivery_id))
+    due = outbox_due_ids(CallbackDelivery, limit=limit)
+    return sum(1 for delivery_id in due if callback_deliver(delivery_id=delivery_id))
 
 
 def backoff(attempt: int) -> timedelta:
-    seconds = settings.PROCESSO_CALLBACK_BACKOFF_SECONDS * 2 ** (attempt - 1)
-    return timedelta(seconds=min(seconds, settings.PROCESSO_CALLBACK_BACKOFF_MAX_SECONDS))
-
-
-def _claim(delivery_id: int) -> bool:
-    now = timezone.now()
-    # Long enough for the three requests to time out; if this process dies, the row becomes due again.
-    lease = timedelta(seconds=3 * settings.PROCESSO_API_TIMEOUT + 30)
-    return bool(
-        CallbackDelivery.objects.filter(
-            pk=delivery_id, state=CallbackDelivery.State.PENDING, next_attempt_at__lte=now
-        ).update(next_attempt_at=now + lease)
-    )
+    return exponential_backoff(attempt, base_seconds=settings.PROCESSO_CALLBACK_BACKOFF_SECONDS,
+                               max_seconds=settings.PROCESSO_CALLBACK_BACKOFF_MAX_SECONDS)
 
 
 def _enqueue_quietly(delivery_id: int) -> None:

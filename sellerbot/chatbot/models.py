@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from project.outbox import OutboxEntry
+
 
 class Channel(models.TextChoices):
     WHATSAPP = "whatsapp", "WhatsApp"
@@ -56,6 +58,14 @@ class Conversation(models.Model):
     # The channel's own id of the thread (Chatwoot's conversation display id, an Evolution
     # instance's chat): what replies are addressed to.
     channel_conversation_id = models.CharField("conversa no canal", max_length=200, blank=True)
+    # Where replies go, as the channel needs it: Evolution {"instance", "number"}, Chatwoot
+    # {"account_id", "conversation_id"}, Instagram {"recipient_id"}.
+    channel_address = models.JSONField("endereço no canal", default=dict, blank=True)
+    # When the customer last wrote (Instagram answers only within 24 hours of it).
+    last_customer_message_at = models.DateTimeField("última mensagem do cliente", null=True, blank=True)
+    # The reply is produced at this time unless another message pushes it later (debounce);
+    # null: nothing to answer.
+    reply_due_at = models.DateTimeField("resposta prevista para", null=True, blank=True, db_index=True)
     status = models.CharField(
         "situação", max_length=8, choices=ConversationStatus.choices, default=ConversationStatus.BOT, db_index=True,
     )
@@ -236,3 +246,77 @@ class ChatbotConfig(models.Model):
 
     def __str__(self) -> str:
         return "Configuração do chatbot"
+
+
+class ConfigChange(models.Model):
+    """One change of the chatbot's configuration: who, when, each field's old and new value."""
+
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name="alterada por",
+    )
+    changed_at = models.DateTimeField("em", default=timezone.now, db_index=True)
+    # {"field": {"old": …, "new": …}}
+    changes = models.JSONField("alterações", default=dict)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = "alteração da configuração do chatbot"
+        verbose_name_plural = "alterações da configuração do chatbot"
+
+    def __str__(self) -> str:
+        return ", ".join(self.changes) or "—"
+
+
+class WebhookReceipt(models.Model):
+    """A channel's delivery id seen once (Chatwoot's X-Chatwoot-Delivery, the same on every retry)."""
+
+    channel = models.CharField("canal", max_length=16, choices=Channel.choices)
+    delivery_id = models.CharField("entrega", max_length=200)
+    received_at = models.DateTimeField("recebida em", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "webhook recebido"
+        verbose_name_plural = "webhooks recebidos"
+        constraints = [models.UniqueConstraint(fields=["channel", "delivery_id"], name="chatbot_webhook_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.delivery_id}"
+
+
+class ReplyDelivery(OutboxEntry):
+    """A message owed to a channel (the bot's reply or a person's from the console): sent at least
+    once through the channel's API, with every attempt recorded."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery", verbose_name="mensagem")
+    channel = models.CharField("canal", max_length=16, choices=Channel.choices, db_index=True)
+    remote_id = models.CharField("id no canal", max_length=200, blank=True)
+    last_error = models.CharField("último erro", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "envio ao canal"
+        verbose_name_plural = "envios aos canais (outbox)"
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} #{self.message_id} ({self.get_state_display()})"
+
+
+class ReplyAttempt(models.Model):
+    delivery = models.ForeignKey(ReplyDelivery, on_delete=models.CASCADE, related_name="attempt_log",
+                                 verbose_name="envio")
+    channel = models.CharField("canal", max_length=16, choices=Channel.choices)
+    attempt = models.PositiveIntegerField("tentativa")
+    attempted_at = models.DateTimeField("em", default=timezone.now, db_index=True)
+    http_status = models.PositiveSmallIntegerField("status HTTP", null=True, blank=True)
+    error = models.CharField("erro", max_length=300, blank=True)
+    ok = models.BooleanField("entregue", default=False)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+        verbose_name = "tentativa de envio"
+        verbose_name_plural = "tentativas de envio"
+        indexes = [models.Index(fields=["channel", "ok", "attempted_at"], name="chatbot_attempt_health")]
+
+    def __str__(self) -> str:
+        return f"#{self.attempt} {self.http_status or self.error}"

@@ -1,6 +1,6 @@
 """Seed 004's /bot/* and /seller-bot/* paths, exactly (no trailing slash)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from sellerbot import api
 from sellerbot.chatbot import api as chatbot_api
@@ -15,6 +15,7 @@ seed_urlpatterns = [
     path("bot/stop", api.WorkerStopApi.as_view(), name="bot-stop"),
     path("bot/worker-status", api.WorkerStatusApi.as_view(), name="bot-worker-status"),
     path("bot/stats", api.StatsApi.as_view(), name="bot-stats"),
+    path("seller-bot/webhook/", include("sellerbot.chatbot.webhook_urls")),
     path("seller-bot/message", chatbot_api.MessageApi.as_view(), name="seller-bot-message"),
     path("seller-bot/conversations", chatbot_api.ConversationsApi.as_view(), name="seller-bot-conversations"),
     path("seller-bot/conversations/<str:conversation_id>/handoff", chatbot_api.HandOffApi.as_view(),

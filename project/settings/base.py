@@ -189,6 +189,8 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
     # The Seller Bot's runs (manage.py sellerbot_worker), apart from the carriers' jobs.
     "tiktok": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RPA_JOB_TIMEOUT", 900, minimum=1)},
+    # The chatbot's replies and their sending to the channels: short jobs, never behind a browser.
+    "chatbot": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120},
 }
 RQ_SHOW_ADMIN_LINK = True
 # Services enqueue inside transaction.on_commit themselves, so that they can handle a Redis error
@@ -302,6 +304,35 @@ BOT_TASK_RETRY_SECONDS = env_int("BOT_TASK_RETRY_SECONDS", 60, minimum=1)
 # Seed 004's limits: start/stop per user, the other /bot/* routes per address, per minute.
 BOT_SWITCH_RATE_PER_MINUTE = env_int("BOT_SWITCH_RATE_PER_MINUTE", 5, minimum=1)
 BOT_API_RATE_PER_MINUTE = env_int("BOT_API_RATE_PER_MINUTE", 30, minimum=1)
+
+# --- Seller Bot chatbot (seed 004 /seller-bot/*) ---------------------------------------------
+# Replies are produced and sent on this queue (make run starts a worker for it).
+CHATBOT_QUEUE = "chatbot"
+# Webhooks: seed 004's 100 requests a minute per source address.
+CHATBOT_WEBHOOK_RATE_PER_MINUTE = env_int("CHATBOT_WEBHOOK_RATE_PER_MINUTE", 100, minimum=1)
+# A reply owed to a channel is tried this many times, CHATBOT_SEND_BACKOFF_SECONDS * 2^n apart
+# (at most CHATBOT_SEND_BACKOFF_MAX_SECONDS), before it is given up and shown as such.
+CHATBOT_SEND_MAX_ATTEMPTS = env_int("CHATBOT_SEND_MAX_ATTEMPTS", 8, minimum=1)
+CHATBOT_SEND_BACKOFF_SECONDS = env_int("CHATBOT_SEND_BACKOFF_SECONDS", 5, minimum=1)
+CHATBOT_SEND_BACKOFF_MAX_SECONDS = env_int("CHATBOT_SEND_BACKOFF_MAX_SECONDS", 900, minimum=1)
+CHATBOT_SEND_TIMEOUT_SECONDS = env_int("CHATBOT_SEND_TIMEOUT_SECONDS", 10, minimum=1)
+# After this many failures in a row a channel's circuit opens: nothing is sent to it for
+# CHATBOT_CIRCUIT_OPEN_SECONDS (the replies wait in the outbox, no attempt spent).
+CHATBOT_CIRCUIT_FAILURES = env_int("CHATBOT_CIRCUIT_FAILURES", 5, minimum=1)
+CHATBOT_CIRCUIT_OPEN_SECONDS = env_int("CHATBOT_CIRCUIT_OPEN_SECONDS", 30, minimum=1)
+# Chatwoot: replies and hand-offs through its REST API; webhooks signed when the secret is set.
+CHATWOOT_BASE_URL = env_str("CHATWOOT_BASE_URL", "").rstrip("/")
+CHATWOOT_API_TOKEN = env_str("CHATWOOT_API_TOKEN", "")
+CHATWOOT_WEBHOOK_SECRET = env_str("CHATWOOT_WEBHOOK_SECRET", "")
+# Evolution API (WhatsApp): it signs nothing; with the secret set, webhooks must carry it.
+EVOLUTION_BASE_URL = env_str("EVOLUTION_BASE_URL", "").rstrip("/")
+EVOLUTION_API_KEY = env_str("EVOLUTION_API_KEY", "")
+EVOLUTION_WEBHOOK_SECRET = env_str("EVOLUTION_WEBHOOK_SECRET", "")
+# Instagram Messaging through the Graph API.
+INSTAGRAM_GRAPH_URL = env_str("INSTAGRAM_GRAPH_URL", "https://graph.facebook.com/v21.0").rstrip("/")
+INSTAGRAM_ACCESS_TOKEN = env_str("INSTAGRAM_ACCESS_TOKEN", "")
+INSTAGRAM_APP_SECRET = env_str("INSTAGRAM_APP_SECRET", "")
+INSTAGRAM_VERIFY_TOKEN = env_str("INSTAGRAM_VERIFY_TOKEN", "")
 
 # Where invoices live in storage (result paths look like faturas/oi_202401.pdf).
 INVOICE_STORAGE_DIR = "faturas"

@@ -88,7 +88,7 @@ def message_process(*, channel: str, contact_id: str, text: str, contact_name: s
         request = ReplyRequest(
             text=text, intent=reading.intent, confidence=reading.confidence, config=config, product=product,
             faq=reading.faq, contact_name=contact_name or context.get("name", ""),
-            history=context.get("turns", []), handing_off=handing_off,
+            history=context.get("turns", []), handing_off=handing_off, conversation_id=str(conversation.pk),
         )
         reply = _generate(request, config)
         answer = Message.objects.create(

@@ -20,6 +20,7 @@ class ReplyRequest:
     contact_name: str = ""
     history: list[dict] = field(default_factory=list)  # [{"author": "customer"|"bot"|"human", "text": …}]
     handing_off: bool = False
+    conversation_id: str = ""  # ours, for the usage records of a language model
 
 
 @dataclass(frozen=True)

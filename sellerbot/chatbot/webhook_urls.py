@@ -1,0 +1,3 @@
+"""Seed 004's webhook paths under /seller-bot/webhook/ (no trailing slash)."""
+
+urlpatterns: list = []

@@ -82,6 +82,9 @@ def main() -> int:
         for number in range(1, int(env.get("RPA_MAX_CONCURRENCY", "5")) + 1):
             supervisor.add(f"rpa-worker-{number}", "worker", [*MANAGE, "rqworker", "rpa", "-v", "0"])
         supervisor.add("default-worker", "worker", [*MANAGE, "rqworker", "default", "-v", "0"])
+        # The chatbot's replies and their sending; its scheduler starts a reply once the customer
+        # has stopped typing (the debounce).
+        supervisor.add("chatbot-worker", "worker", [*MANAGE, "rqworker", "chatbot", "--with-scheduler", "-v", "0"])
         # The Seller Bot's browser runs, one profile at a time each, and its heartbeat/dispatch.
         for number in range(1, int(env.get("BOT_WORKERS", "1")) + 1):
             supervisor.add(f"tiktok-worker-{number}", "worker", [*MANAGE, "sellerbot_worker", "-v", "0"])

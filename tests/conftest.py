@@ -110,7 +110,8 @@ class WorkerProcesses:
         self.env = env
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, count: int = 1, queues: tuple[str, ...] = ("rpa", "default"), **env) -> list[subprocess.Popen]:
+    def start(self, count: int = 1, queues: tuple[str, ...] = ("rpa", "default"), *, scheduler: bool = False,
+              **env) -> list[subprocess.Popen]:
         from rq import Worker
 
         started = []
@@ -118,7 +119,8 @@ class WorkerProcesses:
         for _ in range(count):
             name = f"test-worker-{uuid.uuid4().hex[:8]}"
             process = subprocess.Popen(
-                [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", *queues, "--name", name, "-v", "0"],
+                [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", *queues, "--name", name, "-v", "0",
+                 *(["--with-scheduler"] if scheduler else [])],
                 env={**self.env, **{k: str(v) for k, v in env.items()}},
                 cwd=BASE_DIR,
                 start_new_session=True,

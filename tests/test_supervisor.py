@@ -82,11 +82,11 @@ def test_a_worker_killed_with_sigkill_comes_back_and_its_job_ends_failed(console
     assert f"{name} was killed by SIGKILL; restarting it in" in console.log
     # Every other process was left alone.
     assert all(p["restarts"] == 0 for p in console.processes() if p["name"] != name)
-    # The overview counts the workers that are up: two rpa workers, the default one and the Seller
-    # Bot's, not the killed worker as well (rq keeps its record for minutes).
+    # The overview counts the workers that are up: two rpa workers, the default one, the chatbot's
+    # and the Seller Bot's, not the killed worker as well (rq keeps its record for minutes).
     figures = console.staff_session().get(f"{console.url}/painel/?parte=numeros", timeout=30).text
-    assert re.search(r'data-stat="workers">(\d+)<', figures).group(1) == "4"
-    assert "de 4 iniciados" in figures
+    assert re.search(r'data-stat="workers">(\d+)<', figures).group(1) == "5"
+    assert "de 5 iniciados" in figures
 
 
 def test_a_35_second_redis_stall_gives_503s_then_the_console_recovers_by_itself_and_loses_no_job(console):
@@ -224,7 +224,8 @@ def test_a_process_that_keeps_crashing_is_reported_while_the_rest_keeps_serving(
         overview = console.staff_session().get(f"{console.url}/painel/", timeout=30)
         assert overview.status_code == 200
         assert "Reiniciando sem parar: rpa-worker-1, default-worker" in re.sub(r"<[^>]+>", "", overview.text)
-        assert "de 3 iniciados" in overview.text  # rpa-worker-1, default-worker, tiktok-worker-1
+        # rpa-worker-1, default-worker, chatbot-worker, tiktok-worker-1
+        assert "de 4 iniciados" in overview.text
         # The web kept serving; the failing ones are still being restarted, with a growing pause.
         assert console.get("/jobs").status_code == 200
         assert "rpa-worker-1 keeps crashing (3 times in a row)" in console.log

@@ -71,6 +71,9 @@ def read(text: str, *, catalogue: list[dict] = (), faq: list[dict] = (), handoff
     if any(normalised(keyword) and _has_phrase(plain, normalised(keyword)) for keyword in handoff_keywords):
         return Reading(Intent.HUMAN_REQUEST, STRONG, product, faq_entry)
     intent, confidence = _best_rule(plain)
+    # "Olá! Qual o horário?" is a question that starts with a greeting: the FAQ answers it.
+    if faq_entry is not None and intent == Intent.GREETING and confidence < STRONG:
+        intent = Intent.OTHER
     if intent == Intent.OTHER and faq_entry is not None:
         intent, confidence = Intent.PRODUCT_QUESTION, WEAK + WEAK_STEP
     elif intent == Intent.OTHER and product is not None:

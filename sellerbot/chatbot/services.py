@@ -2,6 +2,7 @@
 between the bot and people, close conversations. Views, tasks and channel adapters call these."""
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -116,10 +117,7 @@ def channel_message_receive(*, channel: str, inbound) -> str:
 def conversation_reply(*, conversation_id: int) -> Message | None:
     """Answer the customer's messages since the last answer, together (they often split one
     question over several messages), if the reply is due and a person has not taken over."""
-    now = timezone.now()
-    # The claim: only the job that finds the reply due takes it; a message that arrived since
-    # moved it later, and that message's own job answers.
-    if not Conversation.objects.filter(pk=conversation_id, reply_due_at__lte=now).update(reply_due_at=None):
+    if not _reply_claimed(conversation_id):
         return None
     config = config_get()
     with transaction.atomic():
@@ -198,6 +196,25 @@ def _conversation_for_update(channel, contact_id, contact_name, channel_conversa
     if channel_conversation_id and conversation.channel_conversation_id != channel_conversation_id:
         conversation.channel_conversation_id = channel_conversation_id
     return conversation
+
+
+# rq's scheduler counts in whole seconds, so a job may start up to a second before its time: it
+# waits that long rather than leave the reply to nobody.
+_EARLY_START_TOLERANCE = timedelta(seconds=2)
+
+
+def _reply_claimed(conversation_id: int) -> bool:
+    """The claim: only the job that finds the reply due takes it. A message that arrived since
+    moved the time later, and that message's own job answers."""
+    due = Conversation.objects.filter(pk=conversation_id).values_list("reply_due_at", flat=True).first()
+    if due is None:
+        return False
+    early = due - timezone.now()
+    if early > _EARLY_START_TOLERANCE:
+        return False
+    if early.total_seconds() > 0:
+        time.sleep(early.total_seconds())
+    return bool(Conversation.objects.filter(pk=conversation_id, reply_due_at=due).update(reply_due_at=None))
 
 
 def _record_customer_message(conversation: Conversation, text: str, channel_message_id: str, config):

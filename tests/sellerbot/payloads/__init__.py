@@ -15,8 +15,8 @@ def sample(name: str) -> dict:
     return json.loads((HERE / name).read_text())
 
 
-def evolution(text="Olá! Qual o horário de funcionamento?", *, number="5511987654321", message_id="3A5F2B8C1D9E7F604A12",
-              from_me=False, name="Maria Silva", v1=False, lid=False) -> dict:
+def evolution(text="Olá! Qual o horário de funcionamento?", *, number="5511987654321",
+              message_id="3A5F2B8C1D9E7F604A12", from_me=False, name="Maria Silva", v1=False, lid=False) -> dict:
     body = sample("messages.upsert.v2.incoming_text.json")
     data = body["data"]
     data["key"].update({"remoteJid": f"{number}@s.whatsapp.net", "id": message_id, "fromMe": from_me})

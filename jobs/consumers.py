@@ -16,7 +16,9 @@ Staff pages that follow the bots send {"action": "subscribe" | "unsubscribe", "s
 instead: who holds accounts.view_botevent then gets `bot_event` {type, id, bot_id, bot_name,
 event, occurred_at, received_at} for each event stored, and who holds accounts.view_tokenusage
 `budget_alert` {type, bot_id, bot_name, level, used, budget, unit, created_at}; anyone else gets
-an `error`.
+an `error`. Pages that follow the chatbot's conversations send "stream": "chatbot": staff (or
+who holds sellerbot.view_conversation) then get `chatbot_conversation` {type, conversation,
+messages} for every new message or change of a conversation.
 """
 
 from uuid import UUID
@@ -29,12 +31,14 @@ from accounts import notifications
 from jobs import events, selectors
 from project import live
 from project.jsonbody import JsonTooDeepError, json_loads_bounded
+from sellerbot.chatbot import notifications as chatbot_notifications
 
 ALL_JOBS = "*"
 # Frames longer than this are refused unread: every message a client may send is tiny.
 MAX_FRAME_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
 BOTS_STREAM = "bots"
+CHATBOT_STREAM = "chatbot"
 BOT_EVENT_PERMISSION = "accounts.view_botevent"
 USAGE_PERMISSION = "accounts.view_tokenusage"
 BOT_NOTIFICATION_TYPES = frozenset({
@@ -64,6 +68,8 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
             groups.append(events.ALL_JOBS_GROUP)
         if self.bot_streams:
             groups.append(notifications.BOTS_GROUP)
+        if getattr(self, "chatbot_stream", False):
+            groups.append(chatbot_notifications.CHATBOT_GROUP)
         for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -135,8 +141,11 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "unsubscribed", "job_id": ALL_JOBS})
 
     async def stream_action(self, action: str, stream) -> None:
+        if stream == CHATBOT_STREAM:
+            return await self.chatbot_stream_action(action)
         if stream != BOTS_STREAM:
-            return await self.error(f"stream desconhecido: {stream!r}. O único é \"{BOTS_STREAM}\".")
+            return await self.error(f"stream desconhecido: {stream!r}. Use \"{BOTS_STREAM}\" ou "
+                                    f"\"{CHATBOT_STREAM}\".")
         if action == "unsubscribe":
             if self.bot_streams:
                 await self.channel_layer.group_discard(notifications.BOTS_GROUP, self.channel_name)
@@ -150,6 +159,23 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(notifications.BOTS_GROUP, self.channel_name)
         self.bot_streams = allowed
         await self.send_json({"type": "subscribed", "stream": BOTS_STREAM})
+
+    async def chatbot_stream_action(self, action: str) -> None:
+        group = chatbot_notifications.CHATBOT_GROUP
+        if action == "unsubscribe":
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.chatbot_stream = False
+            return await self.send_json({"type": "unsubscribed", "stream": CHATBOT_STREAM})
+        if not await _may_read_conversations(self.user):
+            return await self.error("Sem permissão para acompanhar as conversas do chatbot (conta da equipe ou "
+                                    "sellerbot.view_conversation).", stream=CHATBOT_STREAM)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.chatbot_stream = True
+        await self.send_json({"type": "subscribed", "stream": CHATBOT_STREAM})
+
+    async def chatbot_conversation(self, event):
+        if getattr(self, "chatbot_stream", False):
+            await self.send_json({**_without_type(event), "type": "chatbot_conversation"})
 
     async def error(self, detail: str, **extra) -> None:
         await self.send_json({"type": "error", "detail": detail, **extra})
@@ -205,6 +231,13 @@ def _is_uuid(value: str) -> bool:
 
 def _without_type(event: dict) -> dict:
     return {key: value for key, value in event.items() if key != "type"}
+
+
+@database_sync_to_async
+def _may_read_conversations(user) -> bool:
+    user = get_user_model().objects.filter(pk=user.pk).first()  # fresh: has_perm caches what it read
+    return user is not None and user.is_active and (
+        user.is_staff or user.has_perm("sellerbot.view_conversation") or user.has_perm("sellerbot.change_conversation"))
 
 
 @database_sync_to_async

@@ -17,6 +17,7 @@ from jobs.queues import queue
 from project.circuit import circuit_record, circuit_wait
 from project.outbox import exponential_backoff, outbox_claim, outbox_due_ids, outbox_settle
 from sellerbot.channels import module_for_channel
+from sellerbot.chatbot import notifications
 from sellerbot.chatbot.models import Channel, Message, ReplyAttempt, ReplyDelivery
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def _settled(delivery: ReplyDelivery, *, ok: bool, error: str, give_up: bool, ht
                                   max_seconds=settings.CHATBOT_SEND_BACKOFF_MAX_SECONDS)
     outbox_settle(delivery, ok=ok, give_up=give_up, max_attempts=settings.CHATBOT_SEND_MAX_ATTEMPTS,
                   backoff=backoff, extra_fields=("last_error", "remote_id"))
+    notifications.conversation_publish(delivery.message.conversation, delivery.message)
     if not ok:
         logger.warning("chatbot reply %s to %s not sent (attempt %s): %s%s", delivery.message_id, delivery.channel,
                        attempt, error, "; given up" if delivery.state == "ABANDONED" else "")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from jobs.queues import queue
 from sellerbot.chatbot import context as contexts
-from sellerbot.chatbot import intents, outbox
+from sellerbot.chatbot import intents, notifications, outbox
 from sellerbot.chatbot.backends import BackendFailed, ReplyRequest, backend
 from sellerbot.chatbot.backends import offline as offline_backend
 from sellerbot.chatbot.models import (
@@ -75,10 +75,12 @@ def message_process(*, channel: str, contact_id: str, text: str, contact_name: s
         inbound, reading = _record_customer_message(conversation, text, channel_message_id, config)
         if not conversation.bot_may_answer():
             conversation.save()
+            notifications.conversation_publish(conversation, inbound)
             return Outcome(conversation, inbound, None, reading.intent, reading.confidence,
                            silent_because=_silence(conversation))
         answer, handed_off = _answer(conversation, text, reading, config)
         conversation.save()
+        notifications.conversation_publish(conversation, inbound, answer)
     return Outcome(conversation, inbound, answer, reading.intent, reading.confidence, handed_off=handed_off)
 
 
@@ -103,7 +105,7 @@ def channel_message_receive(*, channel: str, inbound) -> str:
             outcome = _record_human_on_channel(conversation, inbound, config)
             conversation.save()
             return outcome
-        _record_customer_message(conversation, inbound.text, inbound.channel_message_id, config)
+        message, _ = _record_customer_message(conversation, inbound.text, inbound.channel_message_id, config)
         conversation.last_customer_message_at = timezone.now()
         if conversation.bot_may_answer():
             conversation.reply_due_at = timezone.now() + timedelta(seconds=config.debounce_seconds)
@@ -111,6 +113,7 @@ def channel_message_receive(*, channel: str, inbound) -> str:
             conversation_id = conversation.pk
             transaction.on_commit(lambda: _enqueue_reply_quietly(conversation_id, due_in))
         conversation.save()
+        notifications.conversation_publish(conversation, message)
     return "stored"
 
 
@@ -131,6 +134,7 @@ def conversation_reply(*, conversation_id: int) -> Message | None:
         answer, handed_off = _answer(conversation, text, reading, config)
         conversation.save()
         outbox.reply_schedule(message=answer)
+        notifications.conversation_publish(conversation, answer)
         if handed_off:
             transaction.on_commit(lambda: _tell_channel_of_hand_off(conversation))
     return answer
@@ -153,6 +157,7 @@ def conversation_hand_off(*, conversation: Conversation, actor=None, reason: str
                        reason=reason or "Assumida pela equipe", config=config)
         conversation.assigned_agent = actor or conversation.assigned_agent
         conversation.save()
+        notifications.conversation_publish(conversation)
     return conversation
 
 
@@ -162,6 +167,7 @@ def conversation_hand_back(*, conversation: Conversation, actor=None, reason: st
         _hand_to_bot(conversation, actor_kind=HandOffActor.STAFF, actor=actor,
                      reason=reason or "Devolvida ao bot pela equipe")
         conversation.save()
+        notifications.conversation_publish(conversation)
     return conversation
 
 
@@ -262,7 +268,7 @@ def _record_human_on_channel(conversation: Conversation, inbound, config) -> str
             own.channel_message_id = inbound.channel_message_id
             own.save(update_fields=["channel_message_id"])
         return "own"
-    Message.objects.create(
+    human = Message.objects.create(
         conversation=conversation, direction=Direction.OUTBOUND, author_kind=AuthorKind.HUMAN, text=inbound.text,
         channel=conversation.channel, channel_message_id=inbound.channel_message_id,
     )
@@ -274,6 +280,7 @@ def _record_human_on_channel(conversation: Conversation, inbound, config) -> str
     else:
         _hand_to_human(conversation, actor_kind=HandOffActor.CHANNEL,
                        reason="Uma pessoa da loja respondeu pelo próprio canal", config=config)
+    notifications.conversation_publish(conversation, human)
     return "stored"
 
 

@@ -137,7 +137,7 @@ def test_an_unknown_stream_is_an_error_and_the_job_protocol_is_unchanged(alice, 
     async def scenario():
         communicator = await connect_as(alice)
         assert await send(communicator, {"action": "subscribe", "stream": "everything"}) == {
-            "type": "error", "detail": "stream desconhecido: 'everything'. O único é \"bots\"."}
+            "type": "error", "detail": "stream desconhecido: 'everything'. Use \"bots\" ou \"chatbot\"."}
         assert await send(communicator, {"action": "subscribe", "job_id": "*"}) == {
             "type": "subscribed", "job_id": "*"}
         # Following every job brings no bot events.

@@ -214,3 +214,28 @@ def test_a_customer_silent_for_more_than_24_hours_gets_no_instagram_message(app,
     delivery.refresh_from_db()
     assert delivery.state == "ABANDONED" and "janela de 24 horas" in delivery.last_error
     assert len(delivered(channels, "instagram")) == 1
+
+
+def test_staff_watching_the_conversations_see_each_message_live(app, channels, django_user_model):
+    from tests.sellerbot.conftest import Notifications
+
+    staff = django_user_model.objects.create_user("carla", password="carla-pass", is_staff=True)
+    clerk = django_user_model.objects.create_user("clerk", password="clerk-pass")
+    watcher, outsider = Notifications(app, staff), Notifications(app, clerk)
+    try:
+        for listener in (watcher, outsider):
+            listener.socket.send(json.dumps({"action": "subscribe", "stream": "chatbot"}))
+        wait_for(lambda: watcher.of_type("subscribed"), what="the subscription")
+        [refused] = wait_for(lambda: outsider.of_type("error"), what="the refusal")
+        assert "sellerbot.view_conversation" in refused["detail"]
+        webhook(app, "evolution", payloads.evolution())
+        frames = wait_for(lambda: [f for f in watcher.of_type("chatbot_conversation")
+                                   if any(m["author_kind"] == "bot" for m in f["messages"])], what="the reply live")
+        first = watcher.of_type("chatbot_conversation")[0]
+        assert first["conversation"]["contact_id"] == "whatsapp:5511987654321"
+        assert first["messages"][0]["text"] == "Olá! Qual o horário de funcionamento?"
+        assert frames[0]["messages"][0]["text"] == "Funcionamos de segunda a sexta, das 9h às 18h."
+        assert outsider.of_type("chatbot_conversation") == []
+    finally:
+        watcher.close()
+        outsider.close()

@@ -23,7 +23,8 @@ TAGS = [
                                   "Bearer cbot_…): consumo de tokens, eventos, status do painel."},
     {"name": SELLER_BOT, "description": "Automação do TikTok Seller Center (seed 004, /bot/*): perfis, tarefas, "
                                         "a chave do worker e as estatísticas; o chatbot de vendas "
-                                        "(/seller-bot/*): mensagens, conversas e transferência para uma pessoa."},
+                                        "(/seller-bot/*): mensagens, conversas, transferência para uma "
+                                        "pessoa, estatísticas, funil, configuração e saúde."},
     {"name": SYSTEM, "description": "Saúde do serviço."},
 ]
 

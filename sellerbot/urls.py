@@ -20,4 +20,11 @@ seed_urlpatterns = [
     path("seller-bot/conversations", chatbot_api.ConversationsApi.as_view(), name="seller-bot-conversations"),
     path("seller-bot/conversations/<str:conversation_id>/handoff", chatbot_api.HandOffApi.as_view(),
          name="seller-bot-handoff"),
+    path("seller-bot/conversations/<str:conversation_id>/messages", chatbot_api.ThreadApi.as_view(),
+         name="seller-bot-thread"),
+    path("seller-bot/stats", chatbot_api.ChatbotStatsApi.as_view(), name="seller-bot-stats"),
+    path("seller-bot/stats/intents", chatbot_api.IntentStatsApi.as_view(), name="seller-bot-stats-intents"),
+    path("seller-bot/stats/funnel", chatbot_api.FunnelApi.as_view(), name="seller-bot-stats-funnel"),
+    path("seller-bot/config", chatbot_api.ConfigApi.as_view(), name="seller-bot-config"),
+    path("seller-bot/health", chatbot_api.HealthApi.as_view(), name="seller-bot-health"),
 ]

@@ -82,6 +82,10 @@ def test_every_operation_sits_in_exactly_one_of_six_groups(client):
             "POST /bot/start", "POST /bot/stop", "GET /bot/worker-status", "GET /bot/stats",
             "POST /seller-bot/message", "GET /seller-bot/conversations", "DELETE /seller-bot/conversations",
             "POST /seller-bot/conversations/{conversation_id}/handoff",
+            "GET /seller-bot/conversations/{conversation_id}/messages",
+            "POST /seller-bot/conversations/{conversation_id}/messages",
+            "GET /seller-bot/stats", "GET /seller-bot/stats/intents", "GET /seller-bot/stats/funnel",
+            "GET /seller-bot/config", "PATCH /seller-bot/config", "GET /seller-bot/health",
         )},
     }
     assert {operation: tags[0] for operation, tags in operations.items()} == expected

@@ -333,6 +333,14 @@ INSTAGRAM_GRAPH_URL = env_str("INSTAGRAM_GRAPH_URL", "https://graph.facebook.com
 INSTAGRAM_ACCESS_TOKEN = env_str("INSTAGRAM_ACCESS_TOKEN", "")
 INSTAGRAM_APP_SECRET = env_str("INSTAGRAM_APP_SECRET", "")
 INSTAGRAM_VERIFY_TOKEN = env_str("INSTAGRAM_VERIFY_TOKEN", "")
+# The `openai_compatible` reply backend (ChatbotConfig.llm_backend): any OpenAI-compatible
+# chat-completions server, e.g. https://api.openai.com/v1. Unset URL: the offline replies answer.
+LLM_BASE_URL = env_str("LLM_BASE_URL", "").rstrip("/")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+# The model when the configuration names none.
+LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
+# Past this the customer gets the offline reply: the answer must not keep them waiting.
+LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 10, minimum=1)
 
 # Where invoices live in storage (result paths look like faturas/oi_202401.pdf).
 INVOICE_STORAGE_DIR = "faturas"

@@ -1,11 +1,15 @@
-"""The chatbot in the admin: conversations with their messages and hand-offs, and its one
-configuration row."""
+"""The chatbot in the admin: conversations with their messages and hand-offs, its one
+configuration row and the history of its changes (read-only)."""
+
+import json
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html
 
+from project.admin_site import ReadOnlyModelAdmin
 from sellerbot.chatbot import services
-from sellerbot.chatbot.models import ChatbotConfig, Conversation, HandOff, Message
+from sellerbot.chatbot.models import ChatbotConfig, ConfigChange, Conversation, HandOff, Message
 
 
 class MessageInline(admin.TabularInline):
@@ -72,3 +76,24 @@ class ChatbotConfigAdmin(admin.ModelAdmin):
         obj.updated_by = request.user
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ConfigChange)
+class ConfigChangeAdmin(ReadOnlyModelAdmin):
+    """Who changed the chatbot's configuration, when, and each field from what to what."""
+
+    list_display = ("changed_at", "changed_by", "fields_changed")
+    list_filter = ("changed_at",)
+    search_fields = ("changed_by__username",)
+    date_hierarchy = "changed_at"
+    list_select_related = ("changed_by",)
+    fields = ("changed_at", "changed_by", "changes_shown")
+    readonly_fields = fields
+
+    @admin.display(description="campos alterados")
+    def fields_changed(self, change: ConfigChange) -> str:
+        return str(change)
+
+    @admin.display(description="alterações")
+    def changes_shown(self, change: ConfigChange) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(change.changes, ensure_ascii=False, indent=2))

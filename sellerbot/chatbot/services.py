@@ -18,6 +18,7 @@ from sellerbot.chatbot.backends import offline as offline_backend
 from sellerbot.chatbot.models import (
     AuthorKind,
     ChatbotConfig,
+    ConfigChange,
     Conversation,
     ConversationStatus,
     Direction,
@@ -106,7 +107,6 @@ def channel_message_receive(*, channel: str, inbound) -> str:
             conversation.save()
             return outcome
         message, _ = _record_customer_message(conversation, inbound.text, inbound.channel_message_id, config)
-        conversation.last_customer_message_at = timezone.now()
         if conversation.bot_may_answer():
             conversation.reply_due_at = timezone.now() + timedelta(seconds=config.debounce_seconds)
             due_in = config.debounce_seconds
@@ -231,7 +231,7 @@ def _record_customer_message(conversation: Conversation, text: str, channel_mess
         confidence=reading.confidence,
     )
     _advance_funnel(conversation, reading.intent)
-    conversation.last_message_at = inbound.created_at
+    conversation.last_message_at = conversation.last_customer_message_at = inbound.created_at
     _resume_when_pause_ended(conversation)
     return inbound, reading
 
@@ -412,7 +412,6 @@ def _remembered(context: dict, request: ReplyRequest, reply_text: str, product: 
 
 # --- configuration -----------------------------------------------------------------------------
 
-from sellerbot.chatbot.models import ConfigChange  # noqa: E402
 
 # What PATCH /seller-bot/config may change: every field but the row's id and its bookkeeping.
 CONFIG_EDITABLE_FIELDS = (
@@ -443,3 +442,42 @@ def config_update(*, user, changes: dict) -> ChatbotConfig:
         ConfigChange.objects.create(changed_by=user, changed_at=config.updated_at, changes=changed)
     logger.info("chatbot configuration changed by %s: %s", getattr(user, "pk", None), ", ".join(changed))
     return config
+
+
+class ConversationClosed(Exception):
+    """The conversation ended; it reopens when the customer writes again."""
+
+
+class OutsideMessagingWindow(Exception):
+    """Instagram delivers a shop's message only within 24 hours of the customer's last one."""
+
+
+def conversation_staff_reply(*, conversation: Conversation, user, text: str) -> Message:
+    """A person of the shop answers from the console: the message is recorded and owed to the
+    channel (the outbox sends it), and the bot stays silent from now on — a person is talking."""
+    from sellerbot.channels import instagram
+
+    config = config_get()
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise ConversationClosed()
+        if conversation.channel == instagram.CHANNEL and instagram.window_closed(conversation.last_customer_message_at):
+            raise OutsideMessagingWindow()
+        message = Message.objects.create(
+            conversation=conversation, direction=Direction.OUTBOUND, author_kind=AuthorKind.HUMAN, author=user,
+            text=text, channel=conversation.channel,
+        )
+        conversation.last_message_at = message.created_at
+        conversation.reply_due_at = None
+        if conversation.status == ConversationStatus.BOT:
+            _hand_to_human(conversation, actor_kind=HandOffActor.STAFF, actor=user,
+                           reason="Respondida por uma pessoa da equipe no console", config=config)
+        else:
+            pause = config.handoff_pause_minutes
+            conversation.paused_until = timezone.now() + timedelta(minutes=pause) if pause else None
+        conversation.assigned_agent = user
+        conversation.save()
+        outbox.reply_schedule(message=message)
+        notifications.conversation_publish(conversation, message)
+    return message

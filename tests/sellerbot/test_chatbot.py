@@ -236,7 +236,8 @@ def test_a_deeply_nested_or_oversized_body_is_refused_and_changes_nothing(alice_
 
 
 ROUTES = [("post", "/seller-bot/message"), ("get", "/seller-bot/conversations"),
-          ("delete", "/seller-bot/conversations"), ("post", "/seller-bot/conversations/1/handoff")]
+          ("delete", "/seller-bot/conversations"), ("post", "/seller-bot/conversations/1/handoff"),
+          ("get", "/seller-bot/conversations/1/messages"), ("post", "/seller-bot/conversations/1/messages")]
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -278,3 +279,76 @@ def test_while_redis_is_down_the_context_lives_in_memory(alice_api, shop, settin
     settings.RQ_QUEUES = {name: {**queue, "URL": gone} for name, queue in settings.RQ_QUEUES.items()}
     say(alice_api, "Me fala do smartwatch", contact="whatsapp:offline")
     assert "Smartwatch Fit sai por R$ 349,00" in say(alice_api, "e quanto custa?", contact="whatsapp:offline")["reply"]
+
+
+def test_the_thread_lists_the_messages_oldest_first_and_pages_back(alice_api, shop):
+    conversation_id = say(alice_api, "Oi")["conversation_id"]
+    say(alice_api, "Quanto custa o fone?")
+    thread = alice_api.get(f"/seller-bot/conversations/{conversation_id}/messages")
+    assert thread.status_code == 200
+    body = thread.json()
+    assert body["conversation"]["id"] == conversation_id and body["conversation"]["status"] == "bot"
+    assert [(m["author_kind"], m["text"][:14]) for m in body["messages"]] == [
+        ("customer", "Oi"), ("bot", "Olá! Eu sou a "), ("customer", "Quanto custa o"), ("bot", "O Fone Bluetoo")]
+    before = body["messages"][2]["id"]
+    older = alice_api.get(f"/seller-bot/conversations/{conversation_id}/messages?before={before}").json()
+    assert [m["text"] for m in older["messages"]] == [m["text"] for m in body["messages"][:2]]
+    bad = alice_api.get(f"/seller-bot/conversations/{conversation_id}/messages?before=abc")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "before"]
+    assert alice_api.get("/seller-bot/conversations/999999/messages").status_code == 404
+
+
+def test_a_person_replying_from_the_console_takes_the_conversation_and_owes_it_to_the_channel(alice_api, alice,
+                                                                                              shop):
+    from sellerbot.chatbot.models import Channel, ReplyDelivery
+
+    outcome = services.message_process(channel=Channel.WHATSAPP, contact_id="whatsapp:5511987654321", text="Oi")
+    conversation = outcome.conversation
+    reply = alice_api.post(f"/seller-bot/conversations/{conversation.pk}/messages",
+                           {"text": "Oi! Aqui é a Alice, da loja."}, format="json")
+    assert reply.status_code == 201, reply.content
+    assert reply.json()["author_kind"] == "human" and reply.json()["author"] == "alice"
+    assert reply.json()["delivery"] == "PENDING"
+    conversation.refresh_from_db()
+    assert conversation.status == "human" and conversation.assigned_agent == alice
+    assert ReplyDelivery.objects.get().message.text == "Oi! Aqui é a Alice, da loja."
+    assert HandOff.objects.get().actor_kind == "staff"
+    assert services.message_process(channel=Channel.WHATSAPP, contact_id="whatsapp:5511987654321",
+                                    text="Obrigada").reply is None
+
+
+@pytest.mark.parametrize(("body", "fragment"), [({}, "required"), ({"text": ""}, "at least 1"),
+                                                ({"text": 5}, "str type expected"), ({"text": "a" * 4001}, "4000")])
+def test_a_bad_staff_reply_is_refused_and_changes_nothing(alice_api, shop, body, fragment):
+    conversation_id = say(alice_api, "Oi")["conversation_id"]
+    response = alice_api.post(f"/seller-bot/conversations/{conversation_id}/messages", body, format="json")
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"][0]["msg"]
+    assert Message.objects.count() == 2 and not HandOff.objects.exists()
+
+
+def test_no_reply_to_a_closed_conversation_nor_outside_instagrams_window(alice_api, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    closed = say(alice_api, "Oi", contact="whatsapp:1")["conversation_id"]
+    alice_api.delete("/seller-bot/conversations")
+    response = alice_api.post(f"/seller-bot/conversations/{closed}/messages", {"text": "Olá?"}, format="json")
+    assert response.status_code == 409 and "encerrada" in response.json()["detail"]
+    late = say(alice_api, "Oi", contact="instagram:77", channel="instagram")["conversation_id"]
+    Conversation.objects.filter(pk=late).update(last_customer_message_at=timezone.now() - timedelta(hours=25))
+    response = alice_api.post(f"/seller-bot/conversations/{late}/messages", {"text": "Olá?"}, format="json")
+    assert response.status_code == 409 and "janela de 24 horas" in response.json()["detail"]
+    assert Message.objects.filter(author_kind="human").count() == 0
+
+
+def test_reading_a_thread_needs_the_read_permission_and_replying_the_change_one(django_user_model, alice_api, shop):
+    conversation_id = say(alice_api, "Oi")["conversation_id"]
+    reader = django_user_model.objects.create_user("reader", password="reader-pass")
+    reader.user_permissions.add(Permission.objects.get(codename="view_conversation"))
+    api = bearer_client(reader)
+    assert api.get(f"/seller-bot/conversations/{conversation_id}/messages").status_code == 200
+    refused = api.post(f"/seller-bot/conversations/{conversation_id}/messages", {"text": "oi"}, format="json")
+    assert refused.status_code == 403
+    assert APIClient().get(f"/seller-bot/conversations/{conversation_id}/messages").status_code == 401

@@ -3,7 +3,8 @@
 Counters are added to rows of BotCounter (one INSERT … ON CONFLICT DO UPDATE each, so concurrent
 processes never lose a count) and read back at each scrape. The increments happen in several
 processes — the web (tasks and profiles created, start/stop), the bot worker's rq jobs (runs
-completed or failed) and the maintenance pass (runs whose worker died) — and a scrape lands on
+completed or failed), the maintenance pass (runs whose worker died) and the chatbot's replies
+(chatbot_llm_fallback_total: the language model gave none) — and a scrape lands on
 any daphne process; in-process counters would show each process its own share. The database
 sums are the same whichever process answers, and survive restarts.
 
@@ -15,7 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import CollectorRegistry
 
@@ -33,11 +34,14 @@ COUNTERS = {
     "bot_profile_verified": ("Profile login checks, per outcome (success, failed).", ("status",)),
     "bot_started": ("Times the bot worker was switched on.", ()),
     "bot_stopped": ("Times the bot worker was switched off.", ()),
+    "chatbot_llm_fallback": ("Chatbot replies the offline backend gave because the language model gave none, "
+                             "per reason.", ("reason",)),
 }
 # Label values known in advance start at zero, so a first increment shows as one in rate().
 KNOWN_LABELS = {
     "task_type": ("reply_comments", "reply_messages", "sync_orders", "update_stock"),
     "status": ("success", "failed"),
+    "reason": ("not_configured", "timeout", "connection", "http_error", "bad_response"),
 }
 DURATION = "bot_task_duration_seconds"
 DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -65,7 +69,10 @@ def observe_duration(seconds: float) -> None:
 
 def _add(rows: list[dict]) -> None:
     try:
-        increment(BotCounter, rows, keys=("name", "labels"), sums=("value",))
+        # A savepoint: counted inside a caller's transaction (a chatbot reply), a failed
+        # increment must not leave that transaction unusable.
+        with transaction.atomic():
+            increment(BotCounter, rows, keys=("name", "labels"), sums=("value",))
     except DatabaseError:
         logger.warning("Seller Bot metric not counted: the database did not answer", exc_info=True)
 

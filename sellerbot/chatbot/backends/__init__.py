@@ -43,7 +43,7 @@ Backend = Callable[[ReplyRequest], Reply]
 
 
 def backend(name: str) -> Backend:
-    from sellerbot.chatbot.backends import offline
+    from sellerbot.chatbot.backends import offline, openai_compatible
 
-    registry: dict[str, Backend] = {"offline": offline.reply}
+    registry: dict[str, Backend] = {"offline": offline.reply, "openai_compatible": openai_compatible.reply}
     return registry.get(name, offline.reply)

@@ -31,7 +31,7 @@
 
   var pages = {
     "job-detail": jobDetailPage, "job-list": jobListPage, "overview": overviewPage, "events": eventsPage,
-    "usage": usagePage, "sellerbot": scriptedPage,
+    "usage": usagePage, "sellerbot": scriptedPage, "chatbot": scriptedPage,
   };
   var current = pages[kind]();
   var socket = null;
@@ -376,12 +376,16 @@
     };
   }
 
-  // A page drawn by a script of its own (static/js/sellerbot.js) gets the connection's frames and
-  // catch-up calls as events on <main>: live:message {detail: frame}, live:catchup, live:state.
-  // It needs no subscription: a user's own notifications reach every connection of theirs.
+  // A page drawn by a script of its own (static/js/sellerbot.js, chatbot.js) gets the connection's
+  // frames and catch-up calls as events on <main>: live:message {detail: frame}, live:catchup,
+  // live:state. A user's own notifications reach every connection of theirs; a page that follows a
+  // stream besides names it in <main data-live-streams="chatbot"> (space-separated).
   function scriptedPage() {
+    var streams = (page.dataset.liveStreams || "").split(/\s+/).filter(Boolean);
     return {
-      subscribe: function () {},
+      subscribe: function (sendMessage) {
+        streams.forEach(function (stream) { sendMessage({ action: "subscribe", stream: stream }); });
+      },
       receive: function (message) { page.dispatchEvent(new CustomEvent("live:message", { detail: message })); },
       catchUp: function () { page.dispatchEvent(new CustomEvent("live:catchup")); },
     };

@@ -23,6 +23,7 @@ bench: $(STAMP) browser
 	$(PY) -m tests.benchmarks.usage
 	$(PY) -m tests.benchmarks.usage_dashboard
 	$(PY) -m tests.benchmarks.sellerbot
+	$(PY) -m tests.benchmarks.chatbot
 
 # Headless Chromium and its driver come from Debian's packages; nothing downloads a browser.
 browser:

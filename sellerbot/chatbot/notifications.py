@@ -6,6 +6,7 @@ from django.db import transaction
 
 from project import live
 from project.clock import iso_local
+from sellerbot.chatbot.models import Direction
 
 CHATBOT_GROUP = "chatbot"
 CONVERSATION = "chatbot.conversation"
@@ -40,5 +41,8 @@ def message_summary(message) -> dict:
 
 
 def _delivery_state(message) -> str | None:
-    delivery = getattr(message, "delivery", None) if message.pk else None
+    # Only what we send is owed to a channel: a customer's message has no delivery to look up.
+    if message.direction != Direction.OUTBOUND or not message.pk:
+        return None
+    delivery = getattr(message, "delivery", None)
     return delivery.state if delivery is not None else None

@@ -274,12 +274,8 @@ def _record_human_on_channel(conversation: Conversation, inbound, config) -> str
     )
     conversation.last_message_at = timezone.now()
     conversation.reply_due_at = None
-    if conversation.status == ConversationStatus.HUMAN:
-        pause = config.handoff_pause_minutes
-        conversation.paused_until = timezone.now() + timedelta(minutes=pause) if pause else None
-    else:
-        _hand_to_human(conversation, actor_kind=HandOffActor.CHANNEL,
-                       reason="Uma pessoa da loja respondeu pelo próprio canal", config=config)
+    _person_talking(conversation, actor_kind=HandOffActor.CHANNEL,
+                    reason="Uma pessoa da loja respondeu pelo próprio canal", config=config)
     notifications.conversation_publish(conversation, human)
     return "stored"
 
@@ -368,12 +364,24 @@ def _actor_of(reading) -> str:
     return HandOffActor.CUSTOMER if reading.intent == Intent.HUMAN_REQUEST else HandOffActor.BOT
 
 
+def _person_talking(conversation, *, actor_kind, reason, config, actor=None) -> None:
+    """A person of the shop wrote: the conversation is theirs, and the bot's pause starts again."""
+    if conversation.status == ConversationStatus.HUMAN:
+        conversation.paused_until = _pause_end(config)
+    else:
+        _hand_to_human(conversation, actor_kind=actor_kind, actor=actor, reason=reason, config=config)
+
+
+def _pause_end(config):
+    pause = config.handoff_pause_minutes
+    return timezone.now() + timedelta(minutes=pause) if pause else None
+
+
 def _hand_to_human(conversation, *, actor_kind, reason, config, actor=None) -> None:
     now = timezone.now()
     conversation.status = ConversationStatus.HUMAN
     conversation.low_confidence_streak = 0
-    pause = config.handoff_pause_minutes
-    conversation.paused_until = now + timedelta(minutes=pause) if pause else None
+    conversation.paused_until = _pause_end(config)
     HandOff.objects.create(conversation=conversation, to=HandOffTo.HUMAN, actor_kind=actor_kind, actor=actor,
                            reason=reason[:300], created_at=now)
 
@@ -470,12 +478,8 @@ def conversation_staff_reply(*, conversation: Conversation, user, text: str) -> 
         )
         conversation.last_message_at = message.created_at
         conversation.reply_due_at = None
-        if conversation.status == ConversationStatus.BOT:
-            _hand_to_human(conversation, actor_kind=HandOffActor.STAFF, actor=user,
-                           reason="Respondida por uma pessoa da equipe no console", config=config)
-        else:
-            pause = config.handoff_pause_minutes
-            conversation.paused_until = timezone.now() + timedelta(minutes=pause) if pause else None
+        _person_talking(conversation, actor_kind=HandOffActor.STAFF, actor=user,
+                        reason="Respondida por uma pessoa da equipe no console", config=config)
         conversation.assigned_agent = user
         conversation.save()
         outbox.reply_schedule(message=message)

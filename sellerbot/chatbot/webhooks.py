@@ -16,7 +16,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from project.jsonbody import json_loads_bounded
+from project.jsonbody import JsonTooDeepError, json_loads_bounded
 from project.ratelimit import RedisMinuteThrottle
 from sellerbot.channels import Malformed, Refused, channel_module
 from sellerbot.chatbot import services
@@ -83,9 +83,10 @@ class InstagramWebhook(ChannelWebhook):
 def _json(body: bytes):
     try:
         return json_loads_bounded(body)
-    except ValueError as exc:  # JSONDecodeError, a body nested too deeply, bytes that are not UTF-8
-        detail = str(exc) if "aninhado" in str(exc) else "o corpo não é JSON válido"
-        raise Malformed(f"Webhook inválido: {detail}.") from None
+    except JsonTooDeepError as exc:
+        raise Malformed(f"Webhook inválido: {exc}") from None
+    except ValueError:  # JSONDecodeError, bytes that are not UTF-8
+        raise Malformed("Webhook inválido: o corpo não é JSON válido.") from None
 
 
 def _store(channel, request, messages) -> list[str] | None:

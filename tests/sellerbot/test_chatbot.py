@@ -352,3 +352,14 @@ def test_reading_a_thread_needs_the_read_permission_and_replying_the_change_one(
     refused = api.post(f"/seller-bot/conversations/{conversation_id}/messages", {"text": "oi"}, format="json")
     assert refused.status_code == 403
     assert APIClient().get(f"/seller-bot/conversations/{conversation_id}/messages").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_route_refuses_an_expired_token_of_a_permitted_person(alice, method, path):
+    from tests.accounts.test_auth import expired_access_token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {expired_access_token(alice)}")
+    response = getattr(client, method)(path, SEED_EXAMPLE, format="json")
+    assert response.status_code == 401, (response.status_code, response.content)
+    assert not Conversation.objects.exists()

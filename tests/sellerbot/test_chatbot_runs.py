@@ -10,7 +10,7 @@ import requests
 
 from jobs.queues import redis_connection
 from sellerbot.chatbot import services
-from sellerbot.chatbot.models import Conversation, Message, ReplyAttempt, ReplyDelivery
+from sellerbot.chatbot.models import Conversation, Message, ReplyDelivery
 from sellerbot.chatbot.tasks import chatbot_maintenance_task
 from tests.conftest import AsgiServer, WorkerProcesses
 from tests.fakes.channels import FakeChannels
@@ -170,7 +170,8 @@ def test_a_person_answering_on_the_phone_before_the_bot_keeps_it_silent(app, cha
 def test_a_reply_waits_while_the_channel_is_down_and_is_sent_once_when_it_is_back(app, channels):
     channels.down = True
     webhook(app, "evolution", payloads.evolution(message_id="DOWN1"))
-    wait_for(lambda: ReplyAttempt.objects.filter(ok=False).exists(), what="a failed attempt")
+    # The attempt is recorded just before its delivery is: wait for the delivery's own count.
+    wait_for(lambda: ReplyDelivery.objects.filter(attempts=1).exists(), what="a failed attempt")
     delivery = ReplyDelivery.objects.get()
     assert delivery.state == "PENDING" and "HTTP 503" in delivery.last_error
     # The maintenance pass while it is still down: the second failure opens the circuit, and

@@ -3,11 +3,15 @@ their variants, dedupe, our own echoes, a person on the channel pausing the bot,
 (tests/sellerbot/test_chatbot_runs.py answers them through a real worker and fake channels.)"""
 
 import json
+import time
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from jobs.queues import redis_connection
+from sellerbot.chatbot import services
 from sellerbot.chatbot.models import Conversation, HandOff, Message, ReplyDelivery, WebhookReceipt
 from tests.sellerbot import payloads
 
@@ -315,3 +319,25 @@ def test_an_oversized_body_is_413_and_stores_nothing(client, path):
 def test_other_methods_are_refused(client, path):
     assert client.get(path).status_code == 405
     assert client.put(path, data=b"{}", content_type="application/json").status_code == 405
+
+
+def test_the_context_is_remembered_across_webhook_messages_and_forgotten_after_its_ttl(client):
+    """The reply job (conversation_reply, which the chatbot worker runs) reads and keeps the context."""
+    config = services.config_get()
+    config.catalogue = [{"name": "Fone Bluetooth X", "price": "199.90", "keywords": ["fone"]},
+                        {"name": "Smartwatch Fit", "price": "349", "keywords": ["smartwatch"]}]
+    config.save()
+
+    def answered(text, message_id):
+        post(client, EVOLUTION, payloads.evolution(text, message_id=message_id))
+        conversation = Conversation.objects.get()
+        Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=timezone.now() - timedelta(seconds=1))
+        return services.conversation_reply(conversation_id=conversation.pk).text
+
+    answered("Me fala do smartwatch", "CTX1")
+    assert "Smartwatch Fit sai por R$ 349,00" in answered("e quanto custa?", "CTX2")
+    config.context_ttl_seconds = 1
+    config.save()
+    answered("Me fala do smartwatch", "CTX3")
+    time.sleep(1.5)
+    assert answered("e quanto custa?", "CTX4").startswith("Temos Fone Bluetooth X")
